@@ -1,0 +1,122 @@
+"""Batch arithmetic: which rows go into which batch, with no Keras in sight.
+
+Everything here is a pure function of (number of samples, batch size, remainder
+policy, seed, epoch), so it can be tested on its own and shared by every loader.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+REMAINDER_POLICIES = ("partial", "drop", "pad", "wrap")
+
+
+def check_batching(num_samples: int, batch_size: int, remainder: str) -> None:
+    """Raise ValueError for a combination that cannot make a sensible epoch."""
+    if remainder not in REMAINDER_POLICIES:
+        raise ValueError(
+            f"unknown remainder {remainder!r}; choose one of {', '.join(REMAINDER_POLICIES)}"
+        )
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
+        raise ValueError(f"batch_size must be an integer, got {batch_size!r}")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    if num_samples < 1:
+        raise ValueError("no samples: the dataset is empty")
+    if remainder == "drop" and num_samples < batch_size:
+        raise ValueError(
+            f"remainder='drop' with {num_samples} samples and batch_size {batch_size} "
+            "gives an epoch of zero batches; use a smaller batch_size or another remainder"
+        )
+
+
+def num_batches(num_samples: int, batch_size: int, remainder: str) -> int:
+    """Batches per epoch.
+
+    ceil, not floor: `N // B` would silently skip the last N % B samples every epoch.
+    Only `drop` skips them, and on purpose.
+    """
+    if remainder == "drop":
+        return num_samples // batch_size
+    return math.ceil(num_samples / batch_size)
+
+
+def epoch_order(num_samples: int, *, seed: int, epoch: int, shuffle: bool) -> np.ndarray:
+    """The order in which an epoch visits the samples.
+
+    Derived from (seed, epoch) alone, never from a global RNG: two loaders with the
+    same seed agree, and so do worker threads and processes. A new epoch gives a new
+    permutation, so `drop` leaves out a different set each time.
+    """
+    if not shuffle:
+        return np.arange(num_samples)
+    return np.random.default_rng([seed, epoch]).permutation(num_samples)
+
+
+def batch_positions(
+    index: int, num_samples: int, batch_size: int, remainder: str
+) -> np.ndarray:
+    """Positions in the epoch order that make batch `index` (0 <= index < num_batches).
+
+    pad and wrap fill a short last batch from the start of the epoch order, so every
+    batch has `batch_size` rows; they differ only in the weight of the fill rows.
+    """
+    start = index * batch_size
+    stop = min(start + batch_size, num_samples)
+    positions = np.arange(start, stop)
+    missing = batch_size - len(positions)
+    if missing and remainder in ("pad", "wrap"):
+        fill = np.arange(missing) % num_samples
+        positions = np.concatenate([positions, fill])
+    return positions
+
+
+def pad_weights(index: int, num_samples: int, batch_size: int) -> np.ndarray:
+    """Sample weights of batch `index` under `pad`: 0 for fill rows, w for real rows.
+
+    Keras averages the epoch loss over batches weighted by their ROW COUNT, padding
+    included, and the default loss reduction divides by all rows. Giving every real
+    row w = (batches * batch_size) / N makes both averages come out as the plain mean
+    over the N real samples; weighted metrics are unaffected because w is the same
+    for every real row.
+    """
+    batches = num_batches(num_samples, batch_size, "pad")
+    real = min(batch_size, num_samples - index * batch_size)
+    weights = np.zeros(batch_size, dtype=np.float32)
+    weights[:real] = batches * batch_size / num_samples
+    return weights
+
+
+def evaluation_remainder(remainder: str) -> str:
+    """Remainder policy for validation and prediction: every sample exactly once.
+
+    `drop` would skip samples and `wrap` would count some twice, so they evaluate with
+    `pad` instead, which keeps the training batch shape and gives fill rows weight 0.
+    """
+    return "partial" if remainder == "partial" else "pad"
+
+
+def describe(num_samples: int, batch_size: int, remainder: str, *, shuffle: bool) -> str:
+    """The batch arithmetic in plain words, as train.py prints it."""
+    batches = num_batches(num_samples, batch_size, remainder)
+    rest = num_samples % batch_size
+    head = f"{num_samples:,} samples, batch {batch_size}, remainder={remainder}: "
+    if rest == 0:
+        return head + f"{batches:,} full batches per epoch, every sample once"
+    if remainder == "partial":
+        return head + f"{batches:,} batches per epoch, the last one holds {rest} samples"
+    if remainder == "drop":
+        which = "a different set each time" if shuffle else "the same samples each time"
+        return head + f"{batches:,} batches per epoch, {rest} samples left out each epoch, {which}"
+    fill = batch_size - rest
+    if remainder == "pad":
+        return head + (
+            f"{batches:,} batches per epoch, the last one has {rest} samples "
+            f"and {fill} padding rows of weight 0"
+        )
+    return head + (
+        f"{batches:,} batches per epoch, the last one has {rest} samples "
+        f"and repeats {fill} from the start of the epoch"
+    )
