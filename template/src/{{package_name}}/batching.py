@@ -55,9 +55,7 @@ def epoch_order(num_samples: int, *, seed: int, epoch: int, shuffle: bool) -> np
     return np.random.default_rng([seed, epoch]).permutation(num_samples)
 
 
-def batch_positions(
-    index: int, num_samples: int, batch_size: int, remainder: str
-) -> np.ndarray:
+def batch_positions(index: int, num_samples: int, batch_size: int, remainder: str) -> np.ndarray:
     """Positions in the epoch order that make batch `index` (0 <= index < num_batches).
 
     pad and wrap fill a short last batch from the start of the epoch order, so every
