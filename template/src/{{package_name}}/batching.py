@@ -32,6 +32,16 @@ def check_batching(num_samples: int, batch_size: int, remainder: str) -> None:
         )
 
 
+def check_seed(seed: int) -> None:
+    """Raise ValueError unless `seed` can key the epoch orders (a non-negative integer).
+
+    Checked at construction: NumPy would only refuse a negative seed at the first
+    shuffled batch, inside a Keras worker, far from the cause.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+
+
 def num_batches(num_samples: int, batch_size: int, remainder: str) -> int:
     """Batches per epoch.
 

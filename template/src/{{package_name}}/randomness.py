@@ -31,8 +31,9 @@ def uniform(seed: int, epoch: int, samples: np.ndarray, size: int) -> np.ndarray
         rows = _mix(key ^ (np.asarray(samples, dtype=np.uint64) * _GOLDEN))
         counters = np.arange(1, size + 1, dtype=np.uint64) * _GOLDEN
         bits = _mix(rows[:, None] + counters[None, :])
-    # The top 53 bits give an exact double; the half-step keeps 0 and 1 out.
-    return ((bits >> np.uint64(11)).astype(np.float64) + 0.5) / float(1 << 53)
+    # The top 52 bits plus a half-step are exact in a double (53 would round the largest
+    # value up to 1.0), so 0 and 1 stay out and Box-Muller's log stays finite.
+    return ((bits >> np.uint64(12)).astype(np.float64) + 0.5) / float(1 << 52)
 
 
 def normal(seed: int, epoch: int, samples: np.ndarray, size: int) -> np.ndarray:
