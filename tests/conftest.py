@@ -1,0 +1,147 @@
+"""Session fixtures: every project is rendered once per test session, and the rendered
+projects' own suites run in a pool, KST_SUITE_JOBS at a time: default 2 on a machine with
+2 cores or more. Measured on 2 cores: the 16 suites took 369 s one at a time, 170-275 s
+two at a time (each suite is mostly one busy thread: TensorFlow's import, small models)."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.covering import covering_set
+from tests.helpers import (
+    all_combinations,
+    answers_id,
+    render,
+    render_all,
+    render_processes,
+    run_rendered_suite,
+)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    answers: dict[str, Any]
+    path: Path
+
+    @property
+    def id(self) -> str:
+        return answers_id(self.answers)
+
+
+@pytest.fixture(scope="session")
+def all_rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Rendered]:
+    """Every combination of the choice and bool answers, rendered once (about 0.4 s each,
+    in KST_RENDER_JOBS processes: default the number of cores, at most 4)."""
+    root = tmp_path_factory.mktemp("all")
+    combinations = {answers_id(answers): answers for answers in all_combinations()}
+    render_all([(root / key, answers) for key, answers in combinations.items()], render_processes())
+    return {key: Rendered(answers, root / key) for key, answers in combinations.items()}
+
+
+@pytest.fixture(scope="session")
+def default_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A project rendered with every answer at its default."""
+    return render(tmp_path_factory.mktemp("default") / "project")
+
+
+def suite_jobs() -> int:
+    return int(os.environ.get("KST_SUITE_JOBS", str(min(2, os.cpu_count() or 1))))
+
+
+@dataclass
+class SuiteResult:
+    returncode: int
+    stdout: str
+    stderr: str
+    seconds: float
+
+
+class SuiteRunner:
+    """Runs rendered projects' suites in a thread pool of subprocesses, so that with
+    KST_SUITE_JOBS=2 two suites run at once while the tests wait on them in order."""
+
+    def __init__(self, jobs: int) -> None:
+        self.jobs = jobs
+        self.pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="suite")
+        self.futures: dict[str, Future[SuiteResult]] = {}
+        self.started: float | None = None
+        self.finished = 0.0
+
+    def submit(self, key: str, project: Path) -> None:
+        if key not in self.futures:
+            self.started = self.started or time.perf_counter()
+            self.futures[key] = self.pool.submit(self._run, project)
+
+    def result(self, key: str) -> SuiteResult:
+        return self.futures[key].result()
+
+    def _run(self, project: Path) -> SuiteResult:
+        start = time.perf_counter()
+        done = run_rendered_suite(project)
+        self.finished = time.perf_counter()
+        return SuiteResult(done.returncode, done.stdout, done.stderr, self.finished - start)
+
+    def close(self) -> None:
+        for future in self.futures.values():
+            future.cancel()
+        self.pool.shutdown(wait=True)
+        if self.started is not None and self.finished:
+            SUITE_WALL_SECONDS.append(self.finished - self.started)
+
+
+SUITE_WALL_SECONDS: list[float] = []
+
+
+def _selected_covering_ids(session: pytest.Session) -> list[str]:
+    ids = []
+    for item in session.items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and "covering_answers" in callspec.params:
+            ids.append(answers_id(callspec.params["covering_answers"]))
+    return ids
+
+
+@pytest.fixture(scope="session")
+def covering_projects(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[dict[str, Rendered], SuiteRunner]]:
+    """The covering set, rendered; the suites of the projects this session selected are
+    started at once (in the pool) and each test waits for its own."""
+    root = tmp_path_factory.mktemp("covering")
+    projects = {}
+    for answers in covering_set():
+        key = answers_id(answers)
+        projects[key] = Rendered(answers, render(root / key, **answers))
+    runner = SuiteRunner(suite_jobs())
+    for key in _selected_covering_ids(request.session):
+        if key in projects:
+            runner.submit(key, projects[key].path)
+    try:
+        yield projects, runner
+    finally:
+        runner.close()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """A table of the rendered suites' run times (KST_SUITE_JOBS at a time)."""
+    rows = []
+    for report in terminalreporter.getreports("passed") + terminalreporter.getreports("failed"):
+        seconds = dict(report.user_properties).get("suite_seconds")
+        if report.when == "call" and seconds is not None:
+            rows.append((report.nodeid.split("[", 1)[-1].rstrip("]"), seconds, report.outcome))
+    if rows:
+        terminalreporter.section(f"rendered suites ({suite_jobs()} at a time)")
+        for key, seconds, outcome in sorted(rows):
+            terminalreporter.write_line(f"{seconds:7.1f} s  {outcome:7}  {key}")
+        total = sum(seconds for _, seconds, _ in rows)
+        terminalreporter.write_line(f"{total:7.1f} s  summed over {len(rows)} suites")
+        for wall in SUITE_WALL_SECONDS:
+            terminalreporter.write_line(f"{wall:7.1f} s  wall clock, first start to last end")

@@ -1,0 +1,256 @@
+"""Shared helpers of the template's own tests: copier.yml's questions, rendering, answer sets.
+
+Answer sets are built from copier.yml (its choices and bools), so a new choice is tested
+without editing the tests; `render` refuses answer keys that are not questions, because
+copier (like pytest-copie) would silently ignore a misspelled one.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import copier
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+COPIER_YML = REPO_ROOT / "copier.yml"
+ANSWERS_FILE = ".copier-answers.yml"
+
+# Edge values of the integer questions. Class counts depend on the label format: the least
+# the validator allows, a small odd count, and the default; for multilabel a single label and
+# a few; for regression one target and a row of them. Batch sizes: 1, a prime that divides
+# no test size evenly, and the default.
+COUNT_EDGES: dict[str, tuple[str, tuple[int, ...]]] = {
+    "sparse": ("num_classes", (2, 3, 10)),
+    "onehot": ("num_classes", (2, 3, 10)),
+    "multilabel": ("num_classes", (1, 4)),
+    "regression": ("num_targets", (1, 3)),
+}
+BATCH_SIZES = (1, 7, 32)
+
+
+# --- copier.yml ---------------------------------------------------------------------------
+
+
+@cache
+def copier_config() -> dict[str, Any]:
+    return yaml.safe_load(COPIER_YML.read_text(encoding="utf-8"))
+
+
+@cache
+def questions() -> dict[str, dict[str, Any]]:
+    """Every question of copier.yml, computed values (`when: false`) included."""
+    return {
+        name: spec if isinstance(spec, dict) else {"default": spec}
+        for name, spec in copier_config().items()
+        if not name.startswith("_")
+    }
+
+
+def answerable_questions() -> set[str]:
+    """Questions a user (or a test's `data=`) can answer: computed values excluded."""
+    return {name for name, spec in questions().items() if spec.get("when") is not False}
+
+
+def choice_values(question: str) -> list[Any]:
+    """The allowed values of a question with choices (or of a bool), in copier.yml order."""
+    spec = questions()[question]
+    if spec.get("type") == "bool":
+        return [False, True]
+    choices = spec.get("choices")
+    if isinstance(choices, dict):
+        return list(choices.values())
+    if isinstance(choices, list):
+        return [c[1] if isinstance(c, list | tuple) else c for c in choices]
+    raise ValueError(f"question {question!r} has no choices in copier.yml")
+
+
+def choice_questions() -> list[str]:
+    """Questions whose every value can be enumerated: those with choices, and the bools."""
+    return [
+        name
+        for name, spec in questions().items()
+        if spec.get("when") is not False and ("choices" in spec or spec.get("type") == "bool")
+    ]
+
+
+def check_answer_keys(answers: Mapping[str, Any]) -> None:
+    unknown = sorted(set(answers) - answerable_questions())
+    if unknown:
+        raise AssertionError(
+            f"answer keys {unknown} are not questions in copier.yml "
+            f"(questions: {sorted(answerable_questions())})"
+        )
+
+
+# --- rendering -----------------------------------------------------------------------------
+
+
+def render(dest: Path, **answers: Any) -> Path:
+    """Render the template's working tree (uncommitted changes included) with `answers`.
+
+    Unanswered questions take their defaults; no --trust (unsafe=False)."""
+    check_answer_keys(answers)
+    copier.run_copy(
+        str(REPO_ROOT),
+        str(dest),
+        data=answers,
+        defaults=True,
+        vcs_ref="HEAD",
+        unsafe=False,
+        quiet=True,
+    )
+    return dest
+
+
+def read_answers(project: Path) -> dict[str, Any]:
+    return yaml.safe_load((project / ANSWERS_FILE).read_text(encoding="utf-8"))
+
+
+def package_dir(project: Path) -> Path:
+    return project / "src" / read_answers(project)["package_name"]
+
+
+# --- answer sets ---------------------------------------------------------------------------
+
+
+def count_answers(label_format: str, value: int) -> dict[str, int]:
+    question, _ = COUNT_EDGES[label_format]
+    return {question: value}
+
+
+def all_combinations() -> Iterator[dict[str, Any]]:
+    """Every combination of the choice and bool questions (copier.yml order), with the
+    integer answers cycling through their edge values, deterministically."""
+    names = choice_questions()
+    for index, values in enumerate(itertools.product(*(choice_values(n) for n in names))):
+        answers = dict(zip(names, values, strict=True))
+        if "label_format" in answers:
+            _, counts = COUNT_EDGES[answers["label_format"]]
+            answers.update(count_answers(answers["label_format"], counts[index % len(counts)]))
+        answers["batch_size"] = BATCH_SIZES[index % len(BATCH_SIZES)]
+        yield answers
+
+
+def answers_id(answers: Mapping[str, Any]) -> str:
+    """A short, shell-friendly test id: array-sparse-c10-partial-b32-aug0-pred1-tf-cpu."""
+    parts = []
+    for name, value in answers.items():
+        if name == "num_classes":
+            parts.append(f"c{value}")
+        elif name == "num_targets":
+            parts.append(f"t{value}")
+        elif name == "batch_size":
+            parts.append(f"b{value}")
+        elif name == "augmentation":
+            parts.append(f"aug{int(value)}")
+        elif name == "predict":
+            parts.append(f"pred{int(value)}")
+        elif name == "tensorflow_requirement":
+            parts.append("tf" + re.sub(r"^tensorflow|[^a-z0-9]+", "-", value).rstrip("-"))
+        else:
+            parts.append(str(value))
+    return re.sub(r"-+", "-", "-".join(parts))
+
+
+# --- rendered projects' own checks ---------------------------------------------------------
+
+
+def ruff_executable() -> str:
+    """ruff of this interpreter's environment (the repo venv), else the one on PATH."""
+    candidate = Path(sys.executable).with_name("ruff")
+    return str(candidate) if candidate.exists() else (shutil.which("ruff") or "ruff")
+
+
+def run_ruff(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """ruff in the project's folder, so it reads the project's own pyproject.toml."""
+    return subprocess.run(
+        [ruff_executable(), *args, "--no-cache", "."],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+
+def rendered_suite_env(project: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(project / "src"), env.get("PYTHONPATH")]))
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    # The rendered suite must not pick up this repository's pytest settings or plugins.
+    env.pop("PYTEST_ADDOPTS", None)
+    env.pop("PYTEST_PLUGINS", None)
+    return env
+
+
+def run_rendered_suite(project: Path, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+    """The rendered project's own pytest suite, with this interpreter and no install."""
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=project,
+        env=rendered_suite_env(project),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=timeout,
+    )
+
+
+def tail(text: str, lines: int = 60) -> str:
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def render_many(jobs: list[tuple[Path, dict[str, Any]]]) -> list[Path]:
+    """Render several projects (one process-pool task: copier's git steps change the
+    working directory, so parallel renders use processes, not threads)."""
+    import warnings
+
+    warnings.filterwarnings("ignore", category=copier.errors.DirtyLocalWarning)
+    return [render(dest, **answers) for dest, answers in jobs]
+
+
+def render_all(jobs: list[tuple[Path, dict[str, Any]]], processes: int) -> list[Path]:
+    """render_many over `processes` spawned processes (1: in this process)."""
+    if processes <= 1 or len(jobs) < 2:
+        return render_many(jobs)
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    chunks = [jobs[i::processes] for i in range(processes)]
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=processes, mp_context=context) as pool:
+        results = list(pool.map(render_many, chunks))
+    return [path for chunk in results for path in chunk]
+
+
+def render_processes() -> int:
+    return int(os.environ.get("KST_RENDER_JOBS", str(min(4, os.cpu_count() or 1))))
+
+
+def make_overlay_venv(env_dir: Path) -> Path:
+    """A throwaway venv that sees this environment's packages through a .pth file, so pip
+    finds every requirement already satisfied (offline, in seconds) and installs only into
+    the throwaway venv. Plain paths, not site dirs: this environment's own .pth files
+    (editable installs of earlier demos, say) stay inactive there. Returns its python."""
+    import sysconfig
+    import venv
+
+    venv.EnvBuilder(with_pip=False).create(env_dir)
+    python = env_dir / "bin" / "python"
+    purelib = subprocess.check_output(
+        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], text=True
+    ).strip()
+    parent = sorted({sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]})
+    (Path(purelib) / "_parent_env.pth").write_text("\n".join(parent) + "\n")
+    return python

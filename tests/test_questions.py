@@ -1,0 +1,181 @@
+"""copier.yml's questions: names and values, help, validators, defaults, no --trust."""
+
+from __future__ import annotations
+
+import keyword
+from pathlib import Path
+from typing import Any
+
+import copier
+import pytest
+
+from tests.covering import covering_set
+from tests.helpers import (
+    all_combinations,
+    answerable_questions,
+    check_answer_keys,
+    choice_values,
+    copier_config,
+    questions,
+    read_answers,
+    render,
+)
+
+# The questions and values the spec names exactly: answer files, tests and users depend on them.
+SPEC_QUESTIONS = {
+    "project_name",
+    "package_name",
+    "data_type",
+    "label_format",
+    "num_classes",
+    "num_targets",
+    "remainder",
+    "batch_size",
+    "augmentation",
+    "predict",
+    "tensorflow_requirement",
+}
+SPEC_CHOICES = {
+    "label_format": ["sparse", "onehot", "multilabel", "regression"],
+    "remainder": ["partial", "drop", "pad", "wrap"],
+    "tensorflow_requirement": ["tensorflow-cpu", "tensorflow[and-cuda]", "tensorflow"],
+}
+
+IDENT = "lowercase Python identifier"  # what every package_name message allows
+# Bad answers: (answers, the question that must be named, fragments the message must hold
+# besides the question: the bad value and what is allowed).
+BAD_ANSWERS: list[tuple[dict[str, Any], str, list[str]]] = [
+    ({"project_name": "   "}, "project_name", ["must not be empty"]),
+    ({"package_name": "MyPackage"}, "package_name", ["MyPackage", IDENT]),
+    ({"package_name": "2digits"}, "package_name", ["2digits", "not starting with a digit"]),
+    ({"package_name": "my-package"}, "package_name", ["my-package", IDENT]),
+    ({"package_name": "my package"}, "package_name", ["my package", IDENT]),
+    ({"package_name": ""}, "package_name", [IDENT]),
+    ({"package_name": "class"}, "package_name", ['"class"', "keyword", IDENT]),
+    ({"package_name": "lambda"}, "package_name", ['"lambda"', "keyword", IDENT]),
+    ({"package_name": "keras"}, "package_name", ['"keras"', "shadow", IDENT]),
+    ({"package_name": "numpy"}, "package_name", ['"numpy"', "shadow", IDENT]),
+    ({"package_name": "tensorflow"}, "package_name", ['"tensorflow"', "shadow", IDENT]),
+    ({"package_name": "tests"}, "package_name", ['"tests"', "shadow", IDENT]),
+    ({"label_format": "sparse", "num_classes": 1}, "num_classes", ["at least 2", "got 1"]),
+    ({"label_format": "onehot", "num_classes": 1}, "num_classes", ["at least 2", "got 1"]),
+    ({"label_format": "sparse", "num_classes": -3}, "num_classes", ["at least 2", "got -3"]),
+    ({"label_format": "multilabel", "num_classes": 0}, "num_classes", ["at least 1", "got 0"]),
+    ({"label_format": "regression", "num_targets": 0}, "num_targets", ["at least 1", "got 0"]),
+    ({"batch_size": 0}, "batch_size", ["at least 1", "got 0"]),
+    ({"batch_size": -32}, "batch_size", ["at least 1", "got -32"]),
+    ({"label_format": "categorical"}, "label_format", ["categorical"]),
+    ({"remainder": "truncate"}, "remainder", ["truncate"]),
+    ({"data_type": "text"}, "data_type", ["text"]),
+    ({"tensorflow_requirement": "torch"}, "tensorflow_requirement", ["torch"]),
+]
+CHOICE_QUESTIONS = {"label_format", "remainder", "data_type", "tensorflow_requirement"}
+
+
+def test_spec_questions_are_asked() -> None:
+    assert answerable_questions() == SPEC_QUESTIONS
+
+
+@pytest.mark.parametrize("question", sorted(SPEC_CHOICES))
+def test_spec_choice_values(question: str) -> None:
+    assert choice_values(question) == SPEC_CHOICES[question]
+
+
+def test_data_types_are_the_planned_ones() -> None:
+    values = choice_values("data_type")
+    assert values[0] == "array"
+    assert set(values) <= {"array", "images", "sequences"}
+
+
+@pytest.mark.parametrize("question", sorted(SPEC_QUESTIONS))
+def test_every_question_has_help(question: str) -> None:
+    text = questions()[question].get("help", "")
+    assert isinstance(text, str) and len(text.split()) >= 5, f"{question}: help {text!r}"
+
+
+def test_remainder_help_explains_each_policy() -> None:
+    text = questions()["remainder"]["help"]
+    for policy in SPEC_CHOICES["remainder"]:
+        assert f"{policy}:" in text, f"remainder help says nothing of {policy}"
+
+
+def test_every_answer_key_in_the_tests_is_a_question() -> None:
+    answer_sets: list[dict[str, Any]] = [answers for answers, _, _ in BAD_ANSWERS]
+    answer_sets += covering_set()
+    answer_sets += list(all_combinations())
+    answer_sets += [{"project_name": name} for name in PROJECT_NAMES]
+    for answers in answer_sets:
+        check_answer_keys(answers)
+    used = set().union(*answer_sets)
+    assert used <= answerable_questions()
+    assert {"label_format", "remainder", "num_classes", "num_targets", "batch_size"} <= used
+
+
+def test_render_refuses_an_unknown_answer_key(tmp_path: Path) -> None:
+    with pytest.raises(AssertionError, match=r"\['remainder_policy'\] are not questions"):
+        render(tmp_path / "project", remainder_policy="drop")
+    assert not (tmp_path / "project").exists()
+
+
+@pytest.mark.parametrize(
+    ("answers", "question", "fragments"),
+    BAD_ANSWERS,
+    ids=[f"{q}={a[q]!r}" for a, q, _ in BAD_ANSWERS],
+)
+def test_validator_rejects_bad_answer(
+    tmp_path: Path, answers: dict[str, Any], question: str, fragments: list[str]
+) -> None:
+    check_answer_keys(answers)
+    with pytest.raises(ValueError) as caught:
+        copier.run_copy(
+            str(Path(__file__).resolve().parent.parent),
+            str(tmp_path / "project"),
+            data=answers,
+            defaults=True,
+            vcs_ref="HEAD",
+            unsafe=False,
+            quiet=True,
+        )
+    message = str(caught.value)
+    assert f"'{question}'" in message, message
+    for fragment in fragments:
+        assert fragment in message, f"{fragment!r} not in {message!r}"
+    if question in CHOICE_QUESTIONS:
+        # Says what is allowed: every valid value.
+        for value in choice_values(question):
+            assert repr(value) in message, f"{value!r} not listed in {message!r}"
+    assert not any((tmp_path / "project").rglob("*.py")), "a rejected answer rendered files"
+
+
+PROJECT_NAMES = {
+    "My Digits-Project 2": "my_digits_project_2",
+    "digits classifier": "digits_classifier",
+    "  Spaced  Out  ": "spaced_out",
+    "2 Fast 2 Furious": "p2_fast_2_furious",
+    "__dunder__": "dunder",
+    "keras-sequence-project": "keras_sequence_project",
+    "Keras Digits": "keras_digits",
+    "café.ML": "caf_ml",
+}
+
+
+@pytest.mark.parametrize(("project_name", "package_name"), PROJECT_NAMES.items())
+def test_default_package_name_is_valid(tmp_path: Path, project_name: str, package_name: str):
+    project = render(tmp_path / "project", project_name=project_name)
+    answers = read_answers(project)
+    assert answers["package_name"] == package_name
+    assert package_name.isidentifier() and not keyword.iskeyword(package_name)
+    assert (project / "src" / package_name / "__init__.py").is_file()
+
+
+def test_rendering_needs_no_trust(default_project: Path) -> None:
+    # default_project was rendered with unsafe=False; nothing in copier.yml asks for trust.
+    assert (default_project / "pyproject.toml").is_file()
+    config = copier_config()
+    for setting in ("_tasks", "_jinja_extensions", "_migrations", "_external_data"):
+        assert not config.get(setting), f"{setting} in copier.yml makes copier require --trust"
+
+
+def test_misspelled_variables_fail_rendering() -> None:
+    undefined = (copier_config().get("_envops") or {}).get("undefined", "")
+    assert undefined.endswith("StrictUndefined")

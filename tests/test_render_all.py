@@ -1,0 +1,144 @@
+"""Every combination of the answers renders a clean project: no leftover Jinja, Python that
+compiles, ruff-clean with the project's own settings, the files its options call for, and an
+answers file that records them."""
+
+from __future__ import annotations
+
+import math
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import Rendered
+from tests.helpers import (
+    REPO_ROOT,
+    all_combinations,
+    answers_id,
+    choice_questions,
+    choice_values,
+    read_answers,
+    run_ruff,
+)
+
+COMBINATIONS = list(all_combinations())
+JINJA_MARKERS = ("{{", "{%", "{#")
+# GitHub Actions expressions (${{ ... }}) are the one legitimate `{{` in rendered files.
+ACTIONS_EXPRESSION = re.compile(r"\$\{\{.*?\}\}")
+
+
+def test_every_combination_is_rendered(all_rendered: dict[str, Rendered]) -> None:
+    expected = math.prod(len(choice_values(name)) for name in choice_questions())
+    assert len(COMBINATIONS) == len(all_rendered) == expected
+    assert expected >= 4 * 4 * 2 * 2 * 3  # label formats x remainders x bools x TF builds
+
+
+def rendered_files(project: Path) -> list[Path]:
+    return sorted(p for p in project.rglob("*") if p.is_file() and ".git" not in p.parts)
+
+
+@pytest.fixture
+def rendered(all_rendered: dict[str, Rendered], answers: dict[str, Any]) -> Rendered:
+    return all_rendered[answers_id(answers)]
+
+
+parametrize_all = pytest.mark.parametrize("answers", COMBINATIONS, ids=answers_id)
+
+
+@parametrize_all
+def test_no_leftover_jinja(rendered: Rendered) -> None:
+    problems = []
+    for path in rendered_files(rendered.path):
+        relative = path.relative_to(rendered.path)
+        if "{" in str(relative) or "}" in str(relative) or path.suffix == ".jinja":
+            problems.append(f"file name {relative}")
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            continue
+        if relative.parts[:2] == (".github", "workflows"):
+            text = ACTIONS_EXPRESSION.sub("", text)
+        for number, line in enumerate(text.splitlines(), 1):
+            if any(marker in line for marker in JINJA_MARKERS):
+                problems.append(f"{relative}:{number}: {line.strip()}")
+    assert not problems, "leftover Jinja:\n" + "\n".join(problems)
+
+
+@parametrize_all
+def test_python_compiles(rendered: Rendered) -> None:
+    sources = sorted(rendered.path.rglob("*.py"))
+    assert sources
+    for path in sources:
+        # compile() rather than py_compile: no .pyc written, the error names file and line.
+        compile(path.read_text(encoding="utf-8"), str(path), "exec", dont_inherit=True)
+
+
+@parametrize_all
+def test_ruff_clean(rendered: Rendered) -> None:
+    # Run in the project's folder: ruff reads the project's own pyproject.toml.
+    assert "[tool.ruff" in (rendered.path / "pyproject.toml").read_text(encoding="utf-8")
+    lint = run_ruff(rendered.path, "check")
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    fmt = run_ruff(rendered.path, "format", "--check")
+    assert fmt.returncode == 0, fmt.stdout + fmt.stderr
+
+
+@parametrize_all
+def test_files_follow_the_options(rendered: Rendered, answers: dict[str, Any]) -> None:
+    project = rendered.path
+    package = project / "src" / read_answers(project)["package_name"]
+    always = [
+        "pyproject.toml",
+        "README.md",
+        ".gitignore",
+        ".copier-answers.yml",
+        ".github/workflows/ci.yml",
+        "tests/conftest.py",
+    ]
+    for name in always:
+        assert (project / name).is_file(), f"missing {name}"
+    for module in ["__init__", "data", "model", "train", "demo_data"]:
+        assert (package / f"{module}.py").is_file(), f"missing {module}.py"
+    assert list((project / "tests").glob("test_*.py")), "no test modules"
+
+    optional = {
+        package / "predict.py": answers["predict"],
+        project / "tests" / "test_predict.py": answers["predict"],
+        package / "augmentation.py": answers["augmentation"],
+    }
+    for path, wanted in optional.items():
+        name = path.relative_to(project)
+        assert path.is_file() == wanted, f"{name} {'missing' if wanted else 'rendered'}"
+
+
+@parametrize_all
+def test_answers_file_records_the_answers(rendered: Rendered, answers: dict[str, Any]) -> None:
+    recorded = read_answers(rendered.path)
+    for name, value in answers.items():
+        assert recorded.get(name) == value, f"{name}: {recorded.get(name)!r} != {value!r}"
+    assert recorded["_src_path"] == str(REPO_ROOT)
+    assert re.fullmatch(r"\S+", str(recorded["_commit"])), recorded.get("_commit")
+    # Only the question that applies to the label format is asked and stored.
+    unused = "num_classes" if answers["label_format"] == "regression" else "num_targets"
+    assert unused not in recorded
+    # Computed values (when: false) are never stored.
+    assert "sequence_class" not in recorded
+
+
+@parametrize_all
+def test_pyproject_depends_on_the_chosen_tensorflow(
+    rendered: Rendered, answers: dict[str, Any]
+) -> None:
+    pyproject = tomllib.loads((rendered.path / "pyproject.toml").read_text(encoding="utf-8"))
+    project = pyproject["project"]
+    assert project["name"] == read_answers(rendered.path)["package_name"].replace("_", "-")
+    names = {
+        re.match(r"[A-Za-z0-9_.\-]+(\[[^\]]*\])?", dep.replace(" ", "")).group(0): dep
+        for dep in project["dependencies"]
+    }
+    tensorflows = [name for name in names if name.lower().startswith("tensorflow")]
+    assert tensorflows == [answers["tensorflow_requirement"]], project["dependencies"]
+    assert "keras" in names
+    assert "dev" in project.get("optional-dependencies", {})
