@@ -4,14 +4,16 @@ A small deterministic greedy all-pairs generator (no dependency): the candidates
 valid answer combinations, enumerated in a fixed order; each step takes the first candidate
 whose pairs not yet covered weigh the most, until none is left. A pair weighs the product of
 its two factors' numbers of values: pairs of the factors with many values are the hardest to
-fit, so placing them first (AETG-style) gives 16 projects where plain counting gives 19, and
-16 = 4 label formats x 4 remainder policies is the least possible. The pairs required are
+fit, so placing them first (AETG-style) keeps the set near the least possible size
+(4 label formats x 4 remainder policies = 16). The pairs required are
 
-* every pair of values of two different factors: the questions with choices and the bools
-  of copier.yml (data_type, label_format, remainder, augmentation, predict,
-  tensorflow_requirement) and batch_size over its edge values;
+* every pair of values of two different factors that copier asks together: the questions
+  with choices and the bools of copier.yml (data_type, label_format, remainder,
+  augmentation, predict, tensorflow_requirement, and color_mode for images) and batch_size
+  over its edge values;
 * every label format with each edge value of its count (num_classes for sparse, onehot and
-  multilabel; num_targets for regression), since the allowed counts depend on the format.
+  multilabel; num_targets for regression), since the allowed counts depend on the format;
+* every colour mode with each edge image size (height, width), for images.
 """
 
 from __future__ import annotations
@@ -21,9 +23,18 @@ from collections.abc import Iterable, Mapping
 from functools import cache
 from typing import Any
 
-from tests.helpers import BATCH_SIZES, COUNT_EDGES, choice_questions, choice_values
+from tests.helpers import (
+    BATCH_SIZES,
+    COUNT_EDGES,
+    IMAGE_SIZES,
+    choice_questions,
+    choice_values,
+    drop_unasked,
+)
 
 Pair = frozenset[tuple[str, Any]]
+# An image size is one value of the pseudo-question "image_size", expanded when rendering.
+IMAGE_SIZE = "image_size"
 
 
 def factors() -> dict[str, list[Any]]:
@@ -33,47 +44,78 @@ def factors() -> dict[str, list[Any]]:
     return result
 
 
-def _count_question(label_format: str) -> str:
-    return COUNT_EDGES[label_format][0]
+def _edge_pairs(answers: Mapping[str, Any]) -> set[Pair]:
+    """The edge pairs a (collapsed) answer set holds: label format with count, colour
+    mode with image size."""
+    pairs = set()
+    if "label_format" in answers:
+        question = COUNT_EDGES[answers["label_format"]][0]
+        pairs.add(frozenset({("label_format", answers["label_format"]), (question, answers[question])}))
+    if IMAGE_SIZE in answers:
+        pairs.add(frozenset({("color_mode", answers["color_mode"]), (IMAGE_SIZE, answers[IMAGE_SIZE])}))
+    return pairs
+
+
+def _factor_pairs(answers: Mapping[str, Any]) -> set[Pair]:
+    items = [(name, value) for name, value in answers.items() if name in factors()]
+    return {frozenset({x, y}) for x, y in itertools.combinations(items, 2)}
+
+
+def _collapse(answers: Mapping[str, Any]) -> dict[str, Any]:
+    result = dict(answers)
+    if "image_height" in result:
+        result[IMAGE_SIZE] = (result.pop("image_height"), result.pop("image_width"))
+    return result
+
+
+def _expand(answers: Mapping[str, Any]) -> dict[str, Any]:
+    result = dict(answers)
+    if IMAGE_SIZE in result:
+        result["image_height"], result["image_width"] = result.pop(IMAGE_SIZE)
+    return result
+
+
+@cache
+def candidates() -> tuple[tuple[tuple[str, Any], ...], ...]:
+    """Every valid combination (collapsed): factors copier asks together, then each count
+    edge of the label format and each image size where they apply."""
+    found: dict[tuple[tuple[str, Any], ...], None] = {}
+    names = list(factors())
+    for values in itertools.product(*factors().values()):
+        base = drop_unasked(dict(zip(names, values, strict=True)))
+        question, counts = COUNT_EDGES[base["label_format"]]
+        sizes = IMAGE_SIZES if base.get("data_type") == "images" else (None,)
+        for count, size in itertools.product(counts, sizes):
+            answers = {**base, question: count}
+            if size is not None:
+                answers[IMAGE_SIZE] = size
+            found[tuple(answers.items())] = None
+    return tuple(found)
+
+
+def pairs_of(answers: Mapping[str, Any]) -> set[Pair]:
+    """The required pairs one project covers."""
+    collapsed = _collapse(answers)
+    return _factor_pairs(collapsed) | _edge_pairs(collapsed)
+
+
+@cache
+def _required_pairs() -> frozenset[Pair]:
+    return frozenset(pair for items in candidates() for pair in pairs_of(_expand(dict(items))))
 
 
 def required_pairs() -> set[Pair]:
     """All pairs a covering set must contain (see the module docstring)."""
-    pairs: set[Pair] = set()
-    for (a, a_values), (b, b_values) in itertools.combinations(factors().items(), 2):
-        for va, vb in itertools.product(a_values, b_values):
-            pairs.add(frozenset({(a, va), (b, vb)}))
-    for label_format in factors()["label_format"]:
-        question, counts = COUNT_EDGES[label_format]
-        for count in counts:
-            pairs.add(frozenset({("label_format", label_format), (question, count)}))
-    return pairs
-
-
-def pairs_of(answers: Mapping[str, Any]) -> set[Pair]:
-    """The pairs one project covers."""
-    items = list(answers.items())
-    return {frozenset({x, y}) for x, y in itertools.combinations(items, 2)}
-
-
-def candidates() -> list[dict[str, Any]]:
-    """Every valid combination of the factors and the label format's count values."""
-    found = []
-    names = list(factors())
-    for values in itertools.product(*factors().values()):
-        base = dict(zip(names, values, strict=True))
-        question, counts = COUNT_EDGES[base["label_format"]]
-        for count in counts:
-            found.append({**base, question: count})
-    return found
+    return set(_required_pairs())
 
 
 def _weights() -> dict[Pair, int]:
     sizes = {name: len(values) for name, values in factors().items()}
     for question, counts in COUNT_EDGES.values():
         sizes[question] = max(sizes.get(question, 0), len(counts))
+    sizes[IMAGE_SIZE] = len(IMAGE_SIZES)
     weights = {}
-    for pair in required_pairs():
+    for pair in _required_pairs():
         (a, _), (b, _) = pair
         weights[pair] = sizes[a] * sizes[b]
     return weights
@@ -83,18 +125,18 @@ def _weights() -> dict[Pair, int]:
 def _covering_set() -> tuple[tuple[tuple[str, Any], ...], ...]:
     weights = _weights()
     uncovered = required_pairs()
-    pool = [(answers, pairs_of(answers) & uncovered) for answers in candidates()]
+    pool = [(items, pairs_of(_expand(dict(items)))) for items in candidates()]
     chosen = []
     while uncovered:
         best, best_gain = None, 0
-        for answers, pairs in pool:
+        for items, pairs in pool:
             gain = sum(weights[pair] for pair in pairs & uncovered)
             if gain > best_gain:
-                best, best_gain = answers, gain
+                best, best_gain = items, gain
         if best is None:  # pragma: no cover - every required pair has a candidate
             raise AssertionError(f"no candidate covers {sorted(map(sorted, uncovered))[:5]}")
-        chosen.append(tuple(best.items()))
-        uncovered -= pairs_of(best)
+        chosen.append(tuple(_expand(dict(best)).items()))
+        uncovered -= pairs_of(_expand(dict(best)))
     return tuple(chosen)
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import copier
+import jinja2
 import yaml
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -36,6 +37,8 @@ COUNT_EDGES: dict[str, tuple[str, tuple[int, ...]]] = {
     "regression": ("num_targets", (1, 3)),
 }
 BATCH_SIZES = (1, 7, 32)
+# Image sizes (height, width): the least allowed, the default, and a non-square one.
+IMAGE_SIZES = ((8, 8), (32, 32), (64, 48))
 
 
 # --- copier.yml ---------------------------------------------------------------------------
@@ -123,22 +126,43 @@ def package_dir(project: Path) -> Path:
 # --- answer sets ---------------------------------------------------------------------------
 
 
-def count_answers(label_format: str, value: int) -> dict[str, int]:
-    question, _ = COUNT_EDGES[label_format]
-    return {question: value}
+def applies(question: str, answers: Mapping[str, Any]) -> bool:
+    """Whether copier asks `question` given the other answers (its `when`, rendered)."""
+    when = questions()[question].get("when", True)
+    if isinstance(when, bool):
+        return when
+    rendered = jinja2.Environment().from_string(str(when)).render(**answers).strip()
+    return rendered.lower() not in {"", "false", "0", "none", "no"}
+
+
+def drop_unasked(answers: Mapping[str, Any]) -> dict[str, Any]:
+    """`answers` without those of questions copier would not ask for them."""
+    return {name: value for name, value in answers.items() if applies(name, answers)}
+
+
+def with_edges(answers: Mapping[str, Any], index: int) -> dict[str, Any]:
+    """Add integer answers, cycling through their edge values by `index`."""
+    result = dict(answers)
+    if "label_format" in result:
+        question, counts = COUNT_EDGES[result["label_format"]]
+        result[question] = counts[index % len(counts)]
+    if result.get("data_type") == "images":
+        result["image_height"], result["image_width"] = IMAGE_SIZES[index % len(IMAGE_SIZES)]
+    result["batch_size"] = BATCH_SIZES[index % len(BATCH_SIZES)]
+    return result
 
 
 def all_combinations() -> Iterator[dict[str, Any]]:
-    """Every combination of the choice and bool questions (copier.yml order), with the
-    integer answers cycling through their edge values, deterministically."""
+    """Every combination of the choice and bool questions that copier would ask together
+    (copier.yml order), with the integer answers cycling through their edge values."""
     names = choice_questions()
-    for index, values in enumerate(itertools.product(*(choice_values(n) for n in names))):
-        answers = dict(zip(names, values, strict=True))
-        if "label_format" in answers:
-            _, counts = COUNT_EDGES[answers["label_format"]]
-            answers.update(count_answers(answers["label_format"], counts[index % len(counts)]))
-        answers["batch_size"] = BATCH_SIZES[index % len(BATCH_SIZES)]
-        yield answers
+    seen: set[tuple[tuple[str, Any], ...]] = set()
+    for values in itertools.product(*(choice_values(n) for n in names)):
+        answers = drop_unasked(dict(zip(names, values, strict=True)))
+        key = tuple(answers.items())
+        if key not in seen:
+            seen.add(key)
+            yield with_edges(answers, len(seen) - 1)
 
 
 def answers_id(answers: Mapping[str, Any]) -> str:
@@ -151,6 +175,10 @@ def answers_id(answers: Mapping[str, Any]) -> str:
             parts.append(f"t{value}")
         elif name == "batch_size":
             parts.append(f"b{value}")
+        elif name == "image_height":
+            parts.append(f"h{value}")
+        elif name == "image_width":
+            parts.append(f"w{value}")
         elif name == "augmentation":
             parts.append(f"aug{int(value)}")
         elif name == "predict":

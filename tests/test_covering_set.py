@@ -12,7 +12,9 @@ from tests import covering
 from tests.conftest import Rendered, SuiteRunner
 from tests.helpers import (
     COUNT_EDGES,
+    IMAGE_SIZES,
     answers_id,
+    applies,
     check_answer_keys,
     choice_values,
     run_ruff,
@@ -51,11 +53,25 @@ def test_every_count_edge_is_covered() -> None:
         assert seen == set(edges), (label_format, question, seen)
 
 
+def test_every_image_size_is_covered_in_each_colour_mode() -> None:
+    if "images" not in choice_values("data_type"):
+        pytest.skip("no images data type")
+    for color_mode in choice_values("color_mode"):
+        seen = {
+            (x["image_height"], x["image_width"])
+            for x in COVERING_SET
+            if x.get("color_mode") == color_mode
+        }
+        assert seen == set(IMAGE_SIZES), (color_mode, seen)
+
+
 def test_covering_set_is_valid_small_and_deterministic() -> None:
     for answers in COVERING_SET:
         check_answer_keys(answers)
         for name, values in covering.factors().items():
-            assert answers[name] in values
+            # A question copier does not ask for these answers (color_mode for arrays) is absent.
+            assert name in answers or not applies(name, answers)
+            assert name not in answers or answers[name] in values
     # 4 label formats x 4 remainder policies is the least any covering set can have.
     least = len(choice_values("label_format")) * len(choice_values("remainder"))
     assert least <= len(COVERING_SET) <= least + 4

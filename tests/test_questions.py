@@ -34,11 +34,16 @@ SPEC_QUESTIONS = {
     "augmentation",
     "predict",
     "tensorflow_requirement",
+    # images (issue 3): the size every image is resized to, and its channels
+    "image_height",
+    "image_width",
+    "color_mode",
 }
 SPEC_CHOICES = {
     "label_format": ["sparse", "onehot", "multilabel", "regression"],
     "remainder": ["partial", "drop", "pad", "wrap"],
     "tensorflow_requirement": ["tensorflow-cpu", "tensorflow[and-cuda]", "tensorflow"],
+    "color_mode": ["rgb", "grayscale"],
 }
 
 IDENT = "lowercase Python identifier"  # what every package_name message allows
@@ -68,8 +73,11 @@ BAD_ANSWERS: list[tuple[dict[str, Any], str, list[str]]] = [
     ({"remainder": "truncate"}, "remainder", ["truncate"]),
     ({"data_type": "text"}, "data_type", ["text"]),
     ({"tensorflow_requirement": "torch"}, "tensorflow_requirement", ["torch"]),
+    ({"data_type": "images", "image_height": 7}, "image_height", ["between 8 and 4096", "got 7"]),
+    ({"data_type": "images", "image_width": 0}, "image_width", ["between 8 and 4096", "got 0"]),
+    ({"data_type": "images", "color_mode": "cmyk"}, "color_mode", ["cmyk"]),
 ]
-CHOICE_QUESTIONS = {"label_format", "remainder", "data_type", "tensorflow_requirement"}
+CHOICE_QUESTIONS = {"label_format", "remainder", "data_type", "tensorflow_requirement", "color_mode"}
 
 
 def test_spec_questions_are_asked() -> None:

@@ -17,6 +17,7 @@ from tests.helpers import (
     REPO_ROOT,
     all_combinations,
     answers_id,
+    applies,
     choice_questions,
     choice_values,
     read_answers,
@@ -30,7 +31,15 @@ ACTIONS_EXPRESSION = re.compile(r"\$\{\{.*?\}\}")
 
 
 def test_every_combination_is_rendered(all_rendered: dict[str, Rendered]) -> None:
-    expected = math.prod(len(choice_values(name)) for name in choice_questions())
+    # Per data type, the product of the value counts of the questions copier asks for it.
+    expected = sum(
+        math.prod(
+            len(choice_values(name))
+            for name in choice_questions()
+            if name != "data_type" and applies(name, {"data_type": data_type})
+        )
+        for data_type in choice_values("data_type")
+    )
     assert len(COMBINATIONS) == len(all_rendered) == expected
     assert expected >= 4 * 4 * 2 * 2 * 3  # label formats x remainders x bools x TF builds
 
@@ -107,6 +116,9 @@ def test_files_follow_the_options(rendered: Rendered, answers: dict[str, Any]) -
         package / "predict.py": answers["predict"],
         project / "tests" / "test_predict.py": answers["predict"],
         package / "augmentation.py": answers["augmentation"],
+        # One module of data-type specifics each: no file of another data type is rendered.
+        package / "arrays.py": answers["data_type"] == "array",
+        package / "images.py": answers["data_type"] == "images",
     }
     for path, wanted in optional.items():
         name = path.relative_to(project)
@@ -123,6 +135,8 @@ def test_answers_file_records_the_answers(rendered: Rendered, answers: dict[str,
     # Only the question that applies to the label format is asked and stored.
     unused = "num_classes" if answers["label_format"] == "regression" else "num_targets"
     assert unused not in recorded
+    if answers["data_type"] != "images":
+        assert not {"image_height", "image_width", "color_mode"} & set(recorded)
     # Computed values (when: false) are never stored.
     assert "sequence_class" not in recorded
 
