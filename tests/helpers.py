@@ -165,24 +165,24 @@ def all_combinations() -> Iterator[dict[str, Any]]:
             yield with_edges(answers, len(seen) - 1)
 
 
+# Short test-id prefixes of the integer and bool answers: c10, t3, b32, h8, w48, aug1, pred0.
+ID_PREFIXES = {
+    "num_classes": "c",
+    "num_targets": "t",
+    "batch_size": "b",
+    "image_height": "h",
+    "image_width": "w",
+    "augmentation": "aug",
+    "predict": "pred",
+}
+
+
 def answers_id(answers: Mapping[str, Any]) -> str:
     """A short, shell-friendly test id: array-sparse-c10-partial-b32-aug0-pred1-tf-cpu."""
     parts = []
     for name, value in answers.items():
-        if name == "num_classes":
-            parts.append(f"c{value}")
-        elif name == "num_targets":
-            parts.append(f"t{value}")
-        elif name == "batch_size":
-            parts.append(f"b{value}")
-        elif name == "image_height":
-            parts.append(f"h{value}")
-        elif name == "image_width":
-            parts.append(f"w{value}")
-        elif name == "augmentation":
-            parts.append(f"aug{int(value)}")
-        elif name == "predict":
-            parts.append(f"pred{int(value)}")
+        if name in ID_PREFIXES:
+            parts.append(f"{ID_PREFIXES[name]}{int(value)}")
         elif name == "tensorflow_requirement":
             parts.append("tf" + re.sub(r"^tensorflow|[^a-z0-9]+", "-", value).rstrip("-"))
         else:
