@@ -13,7 +13,8 @@ fit, so placing them first (AETG-style) keeps the set near the least possible si
   over its edge values;
 * every label format with each edge value of its count (num_classes for sparse, onehot and
   multilabel; num_targets for regression), since the allowed counts depend on the format;
-* every colour mode with each edge image size (height, width), for images.
+* every colour mode with each edge image size (height, width), for images;
+* each edge sequence size (vocab_size, max_length), for sequences.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from tests.helpers import (
     BATCH_SIZES,
     COUNT_EDGES,
     IMAGE_SIZES,
+    SEQUENCE_SIZES,
     choice_questions,
     choice_values,
     drop_unasked,
@@ -35,6 +37,8 @@ from tests.helpers import (
 Pair = frozenset[tuple[str, Any]]
 # An image size is one value of the pseudo-question "image_size", expanded when rendering.
 IMAGE_SIZE = "image_size"
+# Likewise a sequence size, (vocab_size, max_length).
+SEQUENCE_SIZE = "sequence_size"
 
 
 def factors() -> dict[str, list[Any]]:
@@ -46,13 +50,15 @@ def factors() -> dict[str, list[Any]]:
 
 def _edge_pairs(answers: Mapping[str, Any]) -> set[Pair]:
     """The edge pairs a (collapsed) answer set holds: label format with count, colour
-    mode with image size."""
+    mode with image size, data type with sequence size."""
     pairs = set()
     if "label_format" in answers:
         question = COUNT_EDGES[answers["label_format"]][0]
         pairs.add(frozenset({("label_format", answers["label_format"]), (question, answers[question])}))
     if IMAGE_SIZE in answers:
         pairs.add(frozenset({("color_mode", answers["color_mode"]), (IMAGE_SIZE, answers[IMAGE_SIZE])}))
+    if SEQUENCE_SIZE in answers:
+        pairs.add(frozenset({("data_type", "sequences"), (SEQUENCE_SIZE, answers[SEQUENCE_SIZE])}))
     return pairs
 
 
@@ -65,6 +71,8 @@ def _collapse(answers: Mapping[str, Any]) -> dict[str, Any]:
     result = dict(answers)
     if "image_height" in result:
         result[IMAGE_SIZE] = (result.pop("image_height"), result.pop("image_width"))
+    if "vocab_size" in result:
+        result[SEQUENCE_SIZE] = (result.pop("vocab_size"), result.pop("max_length"))
     return result
 
 
@@ -72,23 +80,28 @@ def _expand(answers: Mapping[str, Any]) -> dict[str, Any]:
     result = dict(answers)
     if IMAGE_SIZE in result:
         result["image_height"], result["image_width"] = result.pop(IMAGE_SIZE)
+    if SEQUENCE_SIZE in result:
+        result["vocab_size"], result["max_length"] = result.pop(SEQUENCE_SIZE)
     return result
 
 
 @cache
 def candidates() -> tuple[tuple[tuple[str, Any], ...], ...]:
     """Every valid combination (collapsed): factors copier asks together, then each count
-    edge of the label format and each image size where they apply."""
+    edge of the label format and each image or sequence size where they apply."""
     found: dict[tuple[tuple[str, Any], ...], None] = {}
     names = list(factors())
     for values in itertools.product(*factors().values()):
         base = drop_unasked(dict(zip(names, values, strict=True)))
         question, counts = COUNT_EDGES[base["label_format"]]
-        sizes = IMAGE_SIZES if base.get("data_type") == "images" else (None,)
+        size_question, sizes = {
+            "images": (IMAGE_SIZE, IMAGE_SIZES),
+            "sequences": (SEQUENCE_SIZE, SEQUENCE_SIZES),
+        }.get(base["data_type"], (None, (None,)))
         for count, size in itertools.product(counts, sizes):
             answers = {**base, question: count}
-            if size is not None:
-                answers[IMAGE_SIZE] = size
+            if size_question is not None:
+                answers[size_question] = size
             found[tuple(answers.items())] = None
     return tuple(found)
 
@@ -114,6 +127,7 @@ def _weights() -> dict[Pair, int]:
     for question, counts in COUNT_EDGES.values():
         sizes[question] = max(sizes.get(question, 0), len(counts))
     sizes[IMAGE_SIZE] = len(IMAGE_SIZES)
+    sizes[SEQUENCE_SIZE] = len(SEQUENCE_SIZES)
     weights = {}
     for pair in _required_pairs():
         (a, _), (b, _) = pair
@@ -137,6 +151,11 @@ def _covering_set() -> tuple[tuple[tuple[str, Any], ...], ...]:
             raise AssertionError(f"no candidate covers {sorted(map(sorted, uncovered))[:5]}")
         chosen.append(tuple(_expand(dict(best)).items()))
         uncovered -= pairs_of(_expand(dict(best)))
+    # An early pick can end up covered by later ones: drop such projects, earliest first.
+    for items in list(chosen):
+        others = [pairs_of(dict(other)) for other in chosen if other is not items]
+        if not pairs_of(dict(items)) - set().union(*others):
+            chosen.remove(items)
     return tuple(chosen)
 
 

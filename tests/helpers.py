@@ -39,6 +39,9 @@ COUNT_EDGES: dict[str, tuple[str, tuple[int, ...]]] = {
 BATCH_SIZES = (1, 7, 32)
 # Image sizes (height, width): the least allowed, the default, and a non-square one.
 IMAGE_SIZES = ((8, 8), (32, 32), (64, 48))
+# Sequence sizes (vocab_size, max_length): the least allowed, a small pair that cuts the test
+# sequences, and the defaults.
+SEQUENCE_SIZES = ((3, 2), (50, 16), (10000, 128))
 
 
 # --- copier.yml ---------------------------------------------------------------------------
@@ -148,6 +151,8 @@ def with_edges(answers: Mapping[str, Any], index: int) -> dict[str, Any]:
         result[question] = counts[index % len(counts)]
     if result.get("data_type") == "images":
         result["image_height"], result["image_width"] = IMAGE_SIZES[index % len(IMAGE_SIZES)]
+    if result.get("data_type") == "sequences":
+        result["vocab_size"], result["max_length"] = SEQUENCE_SIZES[index % len(SEQUENCE_SIZES)]
     result["batch_size"] = BATCH_SIZES[index % len(BATCH_SIZES)]
     return result
 
@@ -165,8 +170,11 @@ def all_combinations() -> Iterator[dict[str, Any]]:
             yield with_edges(answers, len(seen) - 1)
 
 
-# Short test-id prefixes of the integer and bool answers: c10, t3, b32, h8, w48, aug1, pred0.
+# Short test-id prefixes of the integer and bool answers: c10, t3, b32, h8, w48, v50, len16,
+# aug1, pred0.
 ID_PREFIXES = {
+    "vocab_size": "v",
+    "max_length": "len",
     "num_classes": "c",
     "num_targets": "t",
     "batch_size": "b",

@@ -38,6 +38,9 @@ SPEC_QUESTIONS = {
     "image_height",
     "image_width",
     "color_mode",
+    # sequences (issue 4): token ids the model embeds, and the longest sequence it takes
+    "vocab_size",
+    "max_length",
 }
 SPEC_CHOICES = {
     "label_format": ["sparse", "onehot", "multilabel", "regression"],
@@ -76,6 +79,9 @@ BAD_ANSWERS: list[tuple[dict[str, Any], str, list[str]]] = [
     ({"data_type": "images", "image_height": 7}, "image_height", ["between 8 and 4096", "got 7"]),
     ({"data_type": "images", "image_width": 0}, "image_width", ["between 8 and 4096", "got 0"]),
     ({"data_type": "images", "color_mode": "cmyk"}, "color_mode", ["cmyk"]),
+    ({"data_type": "sequences", "vocab_size": 2}, "vocab_size", ["between 3 and", "got 2"]),
+    ({"data_type": "sequences", "max_length": 1}, "max_length", ["between 2 and", "got 1"]),
+    ({"data_type": "sequences", "max_length": 0}, "max_length", ["between 2 and", "got 0"]),
 ]
 CHOICE_QUESTIONS = {"label_format", "remainder", "data_type", "tensorflow_requirement", "color_mode"}
 

@@ -119,6 +119,9 @@ def test_files_follow_the_options(rendered: Rendered, answers: dict[str, Any]) -
         # One module of data-type specifics each: no file of another data type is rendered.
         package / "arrays.py": answers["data_type"] == "array",
         package / "images.py": answers["data_type"] == "images",
+        package / "tokens.py": answers["data_type"] == "sequences",
+        package / "padding.py": answers["data_type"] == "sequences",
+        package / "digits.py": answers["data_type"] != "sequences",
     }
     for path, wanted in optional.items():
         name = path.relative_to(project)
@@ -137,6 +140,8 @@ def test_answers_file_records_the_answers(rendered: Rendered, answers: dict[str,
     assert unused not in recorded
     if answers["data_type"] != "images":
         assert not {"image_height", "image_width", "color_mode"} & set(recorded)
+    if answers["data_type"] != "sequences":
+        assert not {"vocab_size", "max_length"} & set(recorded)
     # Computed values (when: false) are never stored.
     assert "sequence_class" not in recorded
 
