@@ -9,7 +9,7 @@ fit, so placing them first (AETG-style) keeps the set near the least possible si
 
 * every pair of values of two different factors that copier asks together: the questions
   with choices and the bools of copier.yml (data_type, label_format, remainder,
-  augmentation, predict, tensorflow_requirement, and color_mode for images) and batch_size
+  augmentation, predict, tensorflow_build, and color_mode for images) and batch_size
   over its edge values;
 * every label format with each edge value of its count (num_classes for sparse, onehot and
   multilabel; num_targets for regression), since the allowed counts depend on the format;
@@ -52,13 +52,16 @@ def _edge_pairs(answers: Mapping[str, Any]) -> set[Pair]:
     """The edge pairs a (collapsed) answer set holds: label format with count, colour
     mode with image size, data type with sequence size."""
     pairs = set()
+
+    def pair(first: str, second: str) -> Pair:
+        return frozenset({(first, answers[first]), (second, answers[second])})
+
     if "label_format" in answers:
-        question = COUNT_EDGES[answers["label_format"]][0]
-        pairs.add(frozenset({("label_format", answers["label_format"]), (question, answers[question])}))
+        pairs.add(pair("label_format", COUNT_EDGES[answers["label_format"]][0]))
     if IMAGE_SIZE in answers:
-        pairs.add(frozenset({("color_mode", answers["color_mode"]), (IMAGE_SIZE, answers[IMAGE_SIZE])}))
+        pairs.add(pair("color_mode", IMAGE_SIZE))
     if SEQUENCE_SIZE in answers:
-        pairs.add(frozenset({("data_type", "sequences"), (SEQUENCE_SIZE, answers[SEQUENCE_SIZE])}))
+        pairs.add(pair("data_type", SEQUENCE_SIZE))
     return pairs
 
 

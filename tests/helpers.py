@@ -104,7 +104,9 @@ def check_answer_keys(answers: Mapping[str, Any]) -> None:
 def render(dest: Path, **answers: Any) -> Path:
     """Render the template's working tree (uncommitted changes included) with `answers`.
 
-    Unanswered questions take their defaults; no --trust (unsafe=False)."""
+    Unanswered questions take their defaults. Rendered as a careful user would, without
+    trusting the template: no --trust (unsafe=False), so --skip-tasks (the post-copy hook
+    only makes a git repository; test_hooks checks the files are the same either way)."""
     check_answer_keys(answers)
     copier.run_copy(
         str(REPO_ROOT),
@@ -113,6 +115,7 @@ def render(dest: Path, **answers: Any) -> Path:
         defaults=True,
         vcs_ref="HEAD",
         unsafe=False,
+        skip_tasks=True,
         quiet=True,
     )
     return dest
@@ -191,7 +194,7 @@ def answers_id(answers: Mapping[str, Any]) -> str:
     for name, value in answers.items():
         if name in ID_PREFIXES:
             parts.append(f"{ID_PREFIXES[name]}{int(value)}")
-        elif name == "tensorflow_requirement":
+        elif name == "tensorflow_build":
             parts.append("tf" + re.sub(r"^tensorflow|[^a-z0-9]+", "-", value).rstrip("-"))
         else:
             parts.append(str(value))

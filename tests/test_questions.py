@@ -1,4 +1,4 @@
-"""copier.yml's questions: names and values, help, validators, defaults, no --trust."""
+"""copier.yml's questions: names and values, help, validators, defaults, no --trust needed."""
 
 from __future__ import annotations
 
@@ -33,7 +33,8 @@ SPEC_QUESTIONS = {
     "batch_size",
     "augmentation",
     "predict",
-    "tensorflow_requirement",
+    # renamed from tensorflow_requirement in 0.4.0 (hooks/migrations carries old answers over)
+    "tensorflow_build",
     # images (issue 3): the size every image is resized to, and its channels
     "image_height",
     "image_width",
@@ -45,7 +46,7 @@ SPEC_QUESTIONS = {
 SPEC_CHOICES = {
     "label_format": ["sparse", "onehot", "multilabel", "regression"],
     "remainder": ["partial", "drop", "pad", "wrap"],
-    "tensorflow_requirement": ["tensorflow-cpu", "tensorflow[and-cuda]", "tensorflow"],
+    "tensorflow_build": ["tensorflow-cpu", "tensorflow[and-cuda]", "tensorflow"],
     "color_mode": ["rgb", "grayscale"],
 }
 
@@ -75,7 +76,7 @@ BAD_ANSWERS: list[tuple[dict[str, Any], str, list[str]]] = [
     ({"label_format": "categorical"}, "label_format", ["categorical"]),
     ({"remainder": "truncate"}, "remainder", ["truncate"]),
     ({"data_type": "text"}, "data_type", ["text"]),
-    ({"tensorflow_requirement": "torch"}, "tensorflow_requirement", ["torch"]),
+    ({"tensorflow_build": "torch"}, "tensorflow_build", ["torch"]),
     ({"data_type": "images", "image_height": 7}, "image_height", ["between 8 and 4096", "got 7"]),
     ({"data_type": "images", "image_width": 0}, "image_width", ["between 8 and 4096", "got 0"]),
     ({"data_type": "images", "color_mode": "cmyk"}, "color_mode", ["cmyk"]),
@@ -83,7 +84,7 @@ BAD_ANSWERS: list[tuple[dict[str, Any], str, list[str]]] = [
     ({"data_type": "sequences", "max_length": 1}, "max_length", ["between 2 and", "got 1"]),
     ({"data_type": "sequences", "max_length": 0}, "max_length", ["between 2 and", "got 0"]),
 ]
-CHOICE_QUESTIONS = {"label_format", "remainder", "data_type", "tensorflow_requirement", "color_mode"}
+CHOICE_QUESTIONS = {"label_format", "remainder", "data_type", "tensorflow_build", "color_mode"}
 
 
 def test_spec_questions_are_asked() -> None:
@@ -148,6 +149,7 @@ def test_validator_rejects_bad_answer(
             defaults=True,
             vcs_ref="HEAD",
             unsafe=False,
+            skip_tasks=True,
             quiet=True,
         )
     message = str(caught.value)
@@ -182,11 +184,12 @@ def test_default_package_name_is_valid(tmp_path: Path, project_name: str, packag
     assert (project / "src" / package_name / "__init__.py").is_file()
 
 
-def test_rendering_needs_no_trust(default_project: Path) -> None:
-    # default_project was rendered with unsafe=False; nothing in copier.yml asks for trust.
+def test_rendering_needs_no_trust_with_skip_tasks(default_project: Path) -> None:
+    # default_project was rendered with unsafe=False and skip_tasks=True, as a careful user
+    # can. Extensions and external data would demand --trust even then: none are used.
     assert (default_project / "pyproject.toml").is_file()
     config = copier_config()
-    for setting in ("_tasks", "_jinja_extensions", "_migrations", "_external_data"):
+    for setting in ("_jinja_extensions", "_external_data"):
         assert not config.get(setting), f"{setting} in copier.yml makes copier require --trust"
 
 

@@ -158,6 +158,6 @@ def test_pyproject_depends_on_the_chosen_tensorflow(
         for dep in project["dependencies"]
     }
     tensorflows = [name for name in names if name.lower().startswith("tensorflow")]
-    assert tensorflows == [answers["tensorflow_requirement"]], project["dependencies"]
+    assert tensorflows == [answers["tensorflow_build"]], project["dependencies"]
     assert "keras" in names
     assert "dev" in project.get("optional-dependencies", {})

@@ -1,0 +1,402 @@
+"""`copier update` of a rendered project: user edits survive, template changes arrive,
+same-line clashes become visible conflicts, changed answers regenerate what depends on
+them, and the 0.4.0 migration carries the renamed question's answer over.
+
+The template versions are this repository's working tree in throwaway git repositories
+(tests/versions.py): 1.0.0 and a 1.1.0 with a few changes, and a 0.3.0 from before the
+rename of tensorflow_requirement to tensorflow_build, updated to 0.4.0 (the current tree).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import copier
+import pytest
+import yaml
+
+from tests.helpers import REPO_ROOT, check_answer_keys, read_answers
+from tests.versions import (
+    commit_all,
+    conflicted_files,
+    current_template,
+    init_project_repo,
+    make_0_3_0,
+    release,
+    replace_once,
+    sandbox,
+    status,
+    unmerged_paths,
+    write_snapshot,
+)
+
+MIGRATION = REPO_ROOT / "hooks" / "migrations" / "rename_tensorflow_requirement.py"
+SRC = Path("template") / "src" / "{{package_name}}"
+TRAIN_TEMPLATE = SRC / "train.py.jinja"
+SEQUENCE_MODEL_TEMPLATE = SRC / "{% if data_type == 'sequences' %}model.py{% endif %}"
+PREDICT_TEMPLATE = SRC / "{% if predict %}predict.py{% endif %}.jinja"
+
+PACKAGE = "lifecycle"
+ANSWERS: dict[str, Any] = {"project_name": "lifecycle", "package_name": PACKAGE}
+
+# The user's edits and the template's 1.1.0 changes.
+USER_TOP_LINE = "# Experiment log: see notes/experiments.md\n"
+EPOCHS_1_0 = 'parser.add_argument("--epochs", type=int, default=10)'
+EPOCHS_1_1 = 'parser.add_argument("--epochs", type=int, default=20)'
+LEARNING_RATE_1_0 = "LEARNING_RATE = 3e-3"
+LEARNING_RATE_USER = "LEARNING_RATE = 1e-3"
+LEARNING_RATE_1_1 = "LEARNING_RATE = 1e-2"
+USER_NOTES = "notes/experiments.md"
+USER_NOTES_TEXT = "# Experiments\n\n- lr 1e-3: better than the default\n"
+DELETED = (f"src/{PACKAGE}/predict.py", "tests/test_predict.py")
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A git and copier sandbox with an identity, for the whole module."""
+    path = tmp_path_factory.mktemp("home")
+    with sandbox(path):
+        yield path
+
+
+@pytest.fixture(scope="module")
+def template(home: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The working tree tagged 1.0.0, then 1.1.0 with a train.py line, the sequence
+    model's learning rate and predict.py's docstring changed."""
+    repo = current_template(tmp_path_factory.mktemp("template") / "repo", "1.0.0")
+    replace_once(repo / TRAIN_TEMPLATE, EPOCHS_1_0, EPOCHS_1_1)
+    replace_once(repo / SEQUENCE_MODEL_TEMPLATE, LEARNING_RATE_1_0, LEARNING_RATE_1_1)
+    replace_once(repo / PREDICT_TEMPLATE, '"""Predict: ', '"""Predictions: ')
+    return release(repo, "1.1.0")
+
+
+def copy(template: Path, dest: Path, version: str, **data: Any) -> Path:
+    """Copy `version` as a careful user would (no --trust, --skip-tasks), then commit."""
+    copier.run_copy(
+        str(template),
+        str(dest),
+        data=data,
+        defaults=True,
+        vcs_ref=version,
+        unsafe=False,
+        skip_tasks=True,
+        quiet=True,
+    )
+    init_project_repo(dest)
+    return dest
+
+
+def update(project: Path, version: str, **options: Any) -> None:
+    options.setdefault("unsafe", True)
+    copier.run_update(
+        str(project),
+        defaults=True,
+        overwrite=True,
+        vcs_ref=version,
+        quiet=True,
+        conflict="inline",
+        **options,
+    )
+
+
+def read(project: Path, name: str) -> str:
+    return (project / name).read_text(encoding="utf-8")
+
+
+def write(project: Path, name: str, text: str) -> None:
+    (project / name).parent.mkdir(parents=True, exist_ok=True)
+    (project / name).write_text(text, encoding="utf-8")
+
+
+CONFLICT = re.compile(
+    r"^<<<<<<< before updating\n(.*?)^=======\n(.*?)^>>>>>>> after updating\n",
+    re.MULTILINE | re.DOTALL,
+)
+
+
+def imports_of(path: Path) -> set[str]:
+    """Modules a Python file imports, relative imports resolved to the project package
+    (in a conflicted file, both sides of each conflict count)."""
+    source = CONFLICT.sub(r"\1\2", path.read_text(encoding="utf-8"))
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            module = f"{PACKAGE}.{node.module or ''}" if node.level else node.module or ""
+            found.add(module.rstrip("."))
+            found.update(f"{module.rstrip('.')}.{alias.name}" for alias in node.names)
+    return found
+
+
+# --- 1. user edits against a new template version --------------------------------------------
+
+
+@dataclass(frozen=True)
+class Updated:
+    project: Path
+    before: dict[str, str]  # the user's committed files that the test reads back
+
+
+@pytest.fixture(scope="module")
+def updated(template: Path, tmp_path_factory: pytest.TempPathFactory) -> Updated:
+    """1.0.0 copied and committed, edited and committed as a user would, updated to 1.1.0."""
+    project = copy(
+        template, tmp_path_factory.mktemp("edited") / "project", "1.0.0",
+        **ANSWERS, data_type="sequences", predict=True,
+    )  # fmt: skip
+    train, model = f"src/{PACKAGE}/train.py", f"src/{PACKAGE}/model.py"
+    assert EPOCHS_1_0 in read(project, train)
+    write(project, train, USER_TOP_LINE + read(project, train))
+    replace_once(project / model, LEARNING_RATE_1_0, LEARNING_RATE_USER)
+    write(project, USER_NOTES, USER_NOTES_TEXT)
+    for name in DELETED:
+        (project / name).unlink()
+    commit_all(project, "User's edits")
+    before = {name: read(project, name) for name in (train, model, USER_NOTES)}
+
+    update(project, "1.1.0")
+    return Updated(project, before)
+
+
+def test_update_moves_the_project_to_the_new_version(updated: Updated) -> None:
+    assert read_answers(updated.project)["_commit"] == "1.1.0"
+
+
+def test_user_line_at_the_top_survives_and_template_change_arrives(updated: Updated) -> None:
+    train = read(updated.project, f"src/{PACKAGE}/train.py")
+    assert train.startswith(USER_TOP_LINE + '"""Train the model')
+    assert EPOCHS_1_1 in train
+    assert EPOCHS_1_0 not in train
+    assert train.count("\n") == updated.before[f"src/{PACKAGE}/train.py"].count("\n")
+
+
+def test_user_file_survives(updated: Updated) -> None:
+    assert read(updated.project, USER_NOTES) == USER_NOTES_TEXT
+
+
+@pytest.mark.parametrize("name", DELETED)
+def test_deleted_file_stays_deleted(updated: Updated, name: str) -> None:
+    """Even predict.py, which the template changed in 1.1.0."""
+    assert not (updated.project / name).exists()
+
+
+def test_project_without_predict_imports_nothing_of_it(updated: Updated) -> None:
+    """Deleting the optional predict module and its test leaves a consistent project."""
+    python_files = sorted(updated.project.rglob("*.py"))
+    assert len(python_files) > 10
+    users = [
+        path.relative_to(updated.project).as_posix()
+        for path in python_files
+        if f"{PACKAGE}.predict" in imports_of(path)
+    ]
+    assert users == []
+
+
+def test_same_line_edit_is_a_visible_conflict_with_both_versions(updated: Updated) -> None:
+    model = read(updated.project, f"src/{PACKAGE}/model.py")
+    assert len(CONFLICT.findall(model)) == 1, model
+    conflict = CONFLICT.search(model)
+    assert conflict
+    assert conflict.group(1) == LEARNING_RATE_USER + "\n"
+    assert conflict.group(2) == LEARNING_RATE_1_1 + "\n"
+    # Apart from the conflict, model.py is the user's file.
+    resolved = model.replace(conflict.group(0), LEARNING_RATE_USER + "\n")
+    assert resolved == updated.before[f"src/{PACKAGE}/model.py"]
+
+
+def test_only_the_clash_is_a_conflict_and_git_knows_it(updated: Updated) -> None:
+    assert conflicted_files(updated.project) == [f"src/{PACKAGE}/model.py"]
+    assert unmerged_paths(updated.project) == [f"src/{PACKAGE}/model.py"]
+
+
+def test_update_without_trust_is_refused_because_the_old_version_has_tasks(
+    template: Path, tmp_path: Path
+) -> None:
+    """Copier counts the old version's tasks even with --skip-tasks: since the template
+    has the post-copy hook, every `copier update` needs --trust."""
+    project = copy(template, tmp_path / "project", "1.0.0", **ANSWERS)
+    with pytest.raises(copier.errors.UnsafeTemplateError, match="tasks"):
+        update(project, "1.1.0", unsafe=False, skip_tasks=True)
+    assert status(project) == ""
+    assert read_answers(project)["_commit"] == "1.0.0"
+
+
+def test_rendered_readme_gives_the_update_command_that_works(updated: Updated) -> None:
+    """Plain `copier update` is refused (test above): the project's README must say
+    `copier update --trust`, or its readers meet UnsafeTemplateError."""
+    readme = read(updated.project, "README.md")
+    section = readme.split("## Update from the template", 1)[1]
+    assert "copier update --trust" in section
+
+
+# --- 2. changed answers ----------------------------------------------------------------------
+
+
+def test_update_with_a_changed_answer_regenerates_what_depends_on_it(
+    template: Path, tmp_path: Path
+) -> None:
+    project = copy(template, tmp_path / "project", "1.0.0", **ANSWERS, remainder="partial")
+    data_py, train = f"src/{PACKAGE}/data.py", f"src/{PACKAGE}/train.py"
+    assert 'REMAINDER = "partial"' in read(project, data_py)
+    user_helper = "\n\ndef user_helper() -> int:\n    return 7\n"
+    write(project, data_py, read(project, data_py) + user_helper)
+    write(project, train, USER_TOP_LINE + read(project, train))
+    write(project, USER_NOTES, USER_NOTES_TEXT)
+    commit_all(project, "User's edits")
+
+    new_answers = {"remainder": "pad"}
+    check_answer_keys(new_answers)
+    update(project, "1.0.0", data=new_answers)
+
+    assert read_answers(project)["remainder"] == "pad"
+    data = read(project, data_py)
+    assert 'REMAINDER = "pad"' in data
+    assert 'REMAINDER = "partial"' not in data
+    assert data.endswith(user_helper)
+    readme = read(project, "README.md")
+    assert "| remainder | `pad`" in readme
+    assert "This project uses **`pad`**." in readme
+    assert "**`partial`**" not in readme
+    assert read(project, train).startswith(USER_TOP_LINE)
+    assert read(project, USER_NOTES) == USER_NOTES_TEXT
+    assert conflicted_files(project) == []
+
+
+# --- 4. the 0.4.0 migration: tensorflow_requirement renamed to tensorflow_build ---------------
+
+
+@pytest.fixture(scope="module")
+def renamed(home: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A template repository tagged 0.3.0 (before the rename), then 0.4.0 (the working tree)."""
+    repo = tmp_path_factory.mktemp("renamed") / "repo"
+    write_snapshot(repo)
+    make_0_3_0(repo)
+    old_config = yaml.safe_load((repo / "copier.yml").read_text(encoding="utf-8"))
+    assert "tensorflow_requirement" in old_config
+    assert not {"tensorflow_build", "_tasks", "_migrations"} & set(old_config)
+    release(repo, "0.3.0")
+    write_snapshot(repo)
+    return release(repo, "0.4.0")
+
+
+@pytest.fixture(scope="module")
+def project_0_3_0(renamed: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    project = copy(
+        renamed, tmp_path_factory.mktemp("old") / "project", "0.3.0",
+        **ANSWERS, tensorflow_requirement="tensorflow[and-cuda]",
+    )  # fmt: skip
+    assert read_answers(project)["tensorflow_requirement"] == "tensorflow[and-cuda]"
+    assert '"tensorflow[and-cuda]>=2.21"' in read(project, "pyproject.toml")
+    return project
+
+
+def test_update_across_the_rename_keeps_the_answer(project_0_3_0: Path, tmp_path: Path) -> None:
+    project = shutil.copytree(project_0_3_0, tmp_path / "project", symlinks=True)
+    update(project, "0.4.0")
+    answers = read_answers(project)
+    assert answers["_commit"] == "0.4.0"
+    assert answers["tensorflow_build"] == "tensorflow[and-cuda]"
+    assert "tensorflow_requirement" not in answers
+    pyproject = read(project, "pyproject.toml")
+    assert '"tensorflow[and-cuda]>=2.21"' in pyproject
+    assert "tensorflow-cpu>=" not in pyproject
+    assert "tensorflow_requirement" not in pyproject
+    assert conflicted_files(project) == []
+    assert unmerged_paths(project) == []
+
+
+@pytest.mark.parametrize("skip_tasks", [False, True], ids=["plain", "skip-tasks"])
+def test_update_across_the_rename_without_trust_is_refused(
+    project_0_3_0: Path, tmp_path: Path, skip_tasks: bool
+) -> None:
+    project = shutil.copytree(project_0_3_0, tmp_path / "project", symlinks=True)
+    with pytest.raises(copier.errors.UnsafeTemplateError, match="migrations"):
+        update(project, "0.4.0", unsafe=False, skip_tasks=skip_tasks)
+    assert status(project) == ""
+    assert read_answers(project)["_commit"] == "0.3.0"
+
+
+# --- the migration script on its own ---------------------------------------------------------
+
+OLD_ANSWERS = """\
+# Changes here will be overwritten by Copier; NEVER EDIT MANUALLY
+_commit: 0.3.0
+_src_path: /somewhere/copier-keras-sequence
+batch_size: 32
+tensorflow_requirement: tensorflow[and-cuda]
+remainder: pad
+"""
+
+
+def migrate(answers_file: Path) -> subprocess.CompletedProcess[str]:
+    """The script as copier runs it: the answers file's path as its only argument."""
+    return subprocess.run(
+        [sys.executable, str(MIGRATION), answers_file.name],
+        cwd=answers_file.parent,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+
+
+def test_migration_renames_the_key_in_place(tmp_path: Path) -> None:
+    answers_file = tmp_path / ".copier-answers.yml"
+    answers_file.write_text(OLD_ANSWERS, encoding="utf-8")
+    done = migrate(answers_file)
+    assert done.returncode == 0, done.stderr
+    assert "renamed" in done.stdout
+    text = answers_file.read_text(encoding="utf-8")
+    assert text == OLD_ANSWERS.replace("tensorflow_requirement:", "tensorflow_build:")
+    assert yaml.safe_load(text)["tensorflow_build"] == "tensorflow[and-cuda]"
+
+
+def test_migration_rerun_changes_nothing(tmp_path: Path) -> None:
+    answers_file = tmp_path / ".copier-answers.yml"
+    answers_file.write_text(OLD_ANSWERS, encoding="utf-8")
+    assert migrate(answers_file).returncode == 0
+    once = answers_file.read_bytes()
+    done = migrate(answers_file)
+    assert done.returncode == 0, done.stderr
+    assert "nothing to rename" in done.stdout
+    assert answers_file.read_bytes() == once
+
+
+def test_migration_with_both_keys_drops_the_old_one(tmp_path: Path) -> None:
+    answers_file = tmp_path / ".copier-answers.yml"
+    both = OLD_ANSWERS.replace("remainder: pad\n", "tensorflow_build: tensorflow\nremainder: pad\n")
+    answers_file.write_text(both, encoding="utf-8")
+    assert migrate(answers_file).returncode == 0
+    text = answers_file.read_text(encoding="utf-8")
+    assert text == both.replace("tensorflow_requirement: tensorflow[and-cuda]\n", "")
+    answers = yaml.safe_load(text)
+    assert answers["tensorflow_build"] == "tensorflow"
+    assert "tensorflow_requirement" not in answers
+
+
+def test_migration_without_the_old_key_leaves_the_file_alone(tmp_path: Path) -> None:
+    answers_file = tmp_path / ".copier-answers.yml"
+    current = OLD_ANSWERS.replace("tensorflow_requirement:", "tensorflow_build:")
+    # A key that only starts like the old one is not it.
+    current += "tensorflow_requirement_note: keep me\n"
+    answers_file.write_text(current, encoding="utf-8")
+    done = migrate(answers_file)
+    assert done.returncode == 0, done.stderr
+    assert answers_file.read_text(encoding="utf-8") == current
+
+
+def test_migration_needs_the_answers_file() -> None:
+    done = subprocess.run(
+        [sys.executable, str(MIGRATION)], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 2
+    assert "usage" in done.stderr
