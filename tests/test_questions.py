@@ -61,6 +61,7 @@ BAD_ANSWERS: list[tuple[dict[str, Any], str, list[str]]] = [
     ({"package_name": "my package"}, "package_name", ["my package", IDENT]),
     ({"package_name": ""}, "package_name", [IDENT]),
     ({"package_name": "class"}, "package_name", ['"class"', "keyword", IDENT]),
+    ({"package_name": "a" * 33}, "package_name", ["at most 32 characters", "got 33", IDENT]),
     ({"package_name": "lambda"}, "package_name", ['"lambda"', "keyword", IDENT]),
     ({"package_name": "keras"}, "package_name", ['"keras"', "shadow", IDENT]),
     ({"package_name": "numpy"}, "package_name", ['"numpy"', "shadow", IDENT]),
@@ -172,6 +173,9 @@ PROJECT_NAMES = {
     "keras-sequence-project": "keras_sequence_project",
     "Keras Digits": "keras_digits",
     "café.ML": "caf_ml",
+    # At most 32 characters, without a trailing underscore where the cut falls.
+    "A Very Long Project Name For Digit Classification": "a_very_long_project_name_for_dig",
+    "Thirty One Characters Long Name X": "thirty_one_characters_long_name",
 }
 
 
