@@ -24,6 +24,7 @@ from tests.helpers import (
     render_processes,
     run_rendered_suite,
 )
+from tests.versions import sandbox
 
 
 @dataclass(frozen=True)
@@ -145,3 +146,11 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.write_line(f"{total:7.1f} s  summed over {len(rows)} suites")
         for wall in SUITE_WALL_SECONDS:
             terminalreporter.write_line(f"{wall:7.1f} s  wall clock, first start to last end")
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A git and copier sandbox with an identity (tests/versions.py), for a whole module."""
+    path = tmp_path_factory.mktemp("home")
+    with sandbox(path):
+        yield path

@@ -12,7 +12,6 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import copier
@@ -32,14 +31,6 @@ from tests.versions import (
 
 HOOK = REPO_ROOT / "hooks" / "post_copy.py"
 VERSION = "1.0.0"
-
-
-@pytest.fixture(scope="module")
-def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A git and copier sandbox with an identity, for the whole module."""
-    path = tmp_path_factory.mktemp("home")
-    with sandbox(path):
-        yield path
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,6 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,7 +31,6 @@ from tests.versions import (
     make_0_3_0,
     release,
     replace_once,
-    sandbox,
     status,
     unmerged_paths,
     write_snapshot,
@@ -60,21 +58,13 @@ DELETED = (f"src/{PACKAGE}/predict.py", "tests/test_predict.py")
 
 
 @pytest.fixture(scope="module")
-def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A git and copier sandbox with an identity, for the whole module."""
-    path = tmp_path_factory.mktemp("home")
-    with sandbox(path):
-        yield path
-
-
-@pytest.fixture(scope="module")
 def template(home: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The working tree tagged 1.0.0, then 1.1.0 with a train.py line, the sequence
     model's learning rate and predict.py's docstring changed."""
     repo = current_template(tmp_path_factory.mktemp("template") / "repo", "1.0.0")
     replace_once(repo / TRAIN_TEMPLATE, EPOCHS_1_0, EPOCHS_1_1)
     replace_once(repo / SEQUENCE_MODEL_TEMPLATE, LEARNING_RATE_1_0, LEARNING_RATE_1_1)
-    replace_once(repo / PREDICT_TEMPLATE, '"""Predict: ', '"""Predictions: ')
+    replace_once(repo / PREDICT_TEMPLATE, '"""Predict with ', '"""Predictions of ')
     return release(repo, "1.1.0")
 
 
