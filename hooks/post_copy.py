@@ -22,11 +22,12 @@ from pathlib import Path
 COMMIT_MESSAGE = "Project rendered by copier-keras-sequence"
 NEXT_STEPS = """\
 Next:
+    cd {folder}
     python -m venv .venv && . .venv/bin/activate
     pip install -e ".[dev]"
     python -m pytest
 The README's "Run it" section runs the demo end to end. To pull template fixes
-later, commit your work and run `copier update` (see the README)."""
+later, commit your work and run `copier update --trust` (see the README)."""
 
 
 def git(*args: str, folder: Path) -> subprocess.CompletedProcess[str]:
@@ -82,7 +83,7 @@ def prepare_repository(folder: Path) -> str:
 def main(argv: list[str] | None = None) -> int:
     folder = Path(argv[0] if argv else ".").resolve()
     print(prepare_repository(folder))
-    print(NEXT_STEPS)
+    print(NEXT_STEPS.format(folder=folder))
     return 0
 
 
