@@ -19,10 +19,7 @@ def check_batching(num_samples: int, batch_size: int, remainder: str) -> None:
         raise ValueError(
             f"unknown remainder {remainder!r}; choose one of {', '.join(REMAINDER_POLICIES)}"
         )
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
-        raise ValueError(f"batch_size must be an integer, got {batch_size!r}")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    check_positive_integer("batch_size", batch_size)
     if num_samples < 1:
         raise ValueError("no samples: the dataset is empty")
     if remainder == "drop" and num_samples < batch_size:
@@ -30,6 +27,14 @@ def check_batching(num_samples: int, batch_size: int, remainder: str) -> None:
             f"remainder='drop' with {num_samples} samples and batch_size {batch_size} "
             "gives an epoch of zero batches; use a smaller batch_size or another remainder"
         )
+
+
+def check_positive_integer(name: str, value: int) -> None:
+    """Raise ValueError naming `name` unless `value` is an integer of at least 1."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"{name} must be an integer, got {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be at least 1, got {value}")
 
 
 def check_seed(seed: int) -> None:
