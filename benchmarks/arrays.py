@@ -1,0 +1,181 @@
+"""Arrays in memory: the rendered ArraySequence against fit on NumPy, tf.data and the tutorial
+Sequence, all training the rendered model on the same shuffled data.
+
+"Overhead" compares the rendered Sequence with a loader that costs nothing: the same model
+fed one pre-built batch over and over (the same number of steps), so the rest is the step.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from benchmarks.common import (
+    FitSpeed,
+    Result,
+    Row,
+    Target,
+    emit,
+    fit_speed,
+    median,
+    parse_args,
+    ratio,
+    setup_tensorflow,
+    time_call,
+)
+
+SAMPLES, FEATURES, BATCH_SIZE, CLASSES = 200_000, 64, 256, 10
+EPOCHS = 4  # the first, then a median of three
+
+
+def main() -> None:
+    args = parse_args(__doc__.split("\n\n")[0])
+    setup_tensorflow(args.intra_op_threads)
+    import keras
+    import tensorflow as tf
+
+    data = importlib.import_module(f"{args.package}.data")
+    model_module = importlib.import_module(f"{args.package}.model")
+
+    samples = 20_000 if args.quick else SAMPLES
+    epochs = 2 if args.quick else EPOCHS
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((samples, FEATURES), dtype=np.float32)
+    y = rng.integers(0, CLASSES, samples)
+    steps = math.ceil(samples / BATCH_SIZE)
+
+    class TutorialSequence(keras.utils.PyDataset):
+        """The keras.io pattern: contiguous slices, no shuffling, nothing checked."""
+
+        def __init__(self, x: np.ndarray, y: np.ndarray, batch_size: int, **kwargs: Any):
+            super().__init__(**kwargs)
+            self.x, self.y, self.batch_size = x, y, batch_size
+
+        def __len__(self) -> int:
+            return math.ceil(len(self.x) / self.batch_size)
+
+        def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+            rows = slice(index * self.batch_size, (index + 1) * self.batch_size)
+            return self.x[rows], self.y[rows]
+
+    def rendered() -> Any:
+        return data.ArraySequence(x, y, batch_size=BATCH_SIZE, shuffle=True, seed=0)
+
+    def tf_data() -> Any:
+        # A full-size shuffle buffer: the same uniform shuffle as the Sequence's.
+        return (
+            tf.data.Dataset.from_tensor_slices((x, y))
+            .shuffle(samples, seed=0)
+            .batch(BATCH_SIZE)
+            .prefetch(tf.data.AUTOTUNE)
+        )
+
+    def prebuilt() -> Any:
+        batch = (x[:BATCH_SIZE], y[:BATCH_SIZE])
+        return tf.data.Dataset.from_tensors(batch).repeat(steps)
+
+    def fit_on(make_loader: Callable[[], Any], **fit_options: Any) -> Callable[[list], Any]:
+        def fit(callbacks: list) -> Any:
+            keras.utils.set_random_seed(0)
+            model = model_module.build_model((FEATURES,))
+            loader = make_loader()
+            return model.fit(loader, epochs=epochs, verbose=0, callbacks=callbacks, **fit_options)
+
+        return fit
+
+    def numpy_arrays() -> tuple[np.ndarray, np.ndarray]:
+        return x, y
+
+    pipelines: dict[str, tuple[Callable[[list], Any], str]] = {
+        "rendered ArraySequence (shuffle=True)": (fit_on(rendered), ""),
+        "fit(x, y) on NumPy": (
+            lambda callbacks: fit_arrays(keras, model_module, numpy_arrays(), epochs, callbacks),
+            "batch_size=256, shuffle=True",
+        ),
+        "tf.data from_tensor_slices": (
+            fit_on(tf_data),
+            f".shuffle({samples}).batch(256).prefetch(AUTOTUNE)",
+        ),
+        "tutorial Sequence": (
+            fit_on(lambda: TutorialSequence(x, y, BATCH_SIZE)),
+            "contiguous slices, no shuffle",
+        ),
+        "one pre-built batch, repeated": (fit_on(prebuilt), "a loader that costs nothing"),
+    }
+    speeds: dict[str, list[FitSpeed]] = {name: [] for name in pipelines}
+    alone: dict[str, list[float]] = {"rendered": [], "tutorial": [], "tf.data": []}
+    for repeat in range(args.repeats):
+        print(f"arrays: repetition {repeat + 1} of {args.repeats}", flush=True)
+        for name, (fit, _) in pipelines.items():
+            speeds[name].append(fit_speed(fit, samples))
+            s = speeds[name][-1]
+            print(f"  {name}: first {s.first:,.0f}, later {s.later:,.0f}", flush=True)
+        alone["rendered"].append(samples / time_call(lambda: one_pass(rendered())))
+        alone["tutorial"].append(
+            samples / time_call(lambda: one_pass(TutorialSequence(x, y, BATCH_SIZE)))
+        )
+        alone["tf.data"].append(samples / time_call(lambda: sum(1 for _ in tf_data())))
+
+    later = {name: median(s.later for s in runs) for name, runs in speeds.items()}
+    first = {name: median(s.first for s in runs) for name, runs in speeds.items()}
+    alone_rows = {
+        "rendered ArraySequence (shuffle=True)": alone["rendered"],
+        "tutorial Sequence": alone["tutorial"],
+        "tf.data from_tensor_slices": alone["tf.data"],
+    }
+    result = Result(
+        section=f"Arrays in memory: {samples:,} x {FEATURES} float32, batch {BATCH_SIZE}",
+        setup=(
+            f"The rendered array model (Dense 128-64, {CLASSES} classes), {epochs} epochs per "
+            "fit: 'first epoch' includes tracing; 'later epochs' is the median of the rest. "
+            "'loader alone' is one pass over every batch with no model (tf.data: iterating "
+            "the dataset eagerly)."
+        ),
+        unit="samples/s",
+    )
+    for name, (_, note) in pipelines.items():
+        figures = {"fit, first epoch": first[name], "fit, later epochs": later[name]}
+        if name in alone_rows:
+            figures["loader alone"] = median(alone_rows[name])
+        result.rows.append(Row(name, figures, note))
+    sequence = later["rendered ArraySequence (shuffle=True)"]
+    free = later["one pre-built batch, repeated"]
+    result.targets = [
+        Target(
+            "rendered Sequence / fit on NumPy", ratio(sequence, later["fit(x, y) on NumPy"]), 1.0
+        ),
+        Target(
+            "rendered Sequence / tf.data from_tensor_slices",
+            ratio(sequence, later["tf.data from_tensor_slices"]),
+            1.1,
+        ),
+        Target(
+            "loader overhead: 1 - rendered Sequence / pre-built batch",
+            1 - ratio(sequence, free),
+            0.05,
+            "<=",
+        ),
+    ]
+    emit(result)
+
+
+def fit_arrays(keras: Any, model_module: Any, arrays: tuple, epochs: int, callbacks: list) -> Any:
+    keras.utils.set_random_seed(0)
+    model = model_module.build_model((FEATURES,))
+    x, y = arrays
+    return model.fit(
+        x, y, batch_size=BATCH_SIZE, epochs=epochs, shuffle=True, verbose=0, callbacks=callbacks
+    )
+
+
+def one_pass(loader: Any) -> None:
+    for index in range(len(loader)):
+        loader[index]
+
+
+if __name__ == "__main__":
+    main()
