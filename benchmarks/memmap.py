@@ -11,6 +11,7 @@ import gc
 import importlib
 import math
 import os
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -153,7 +154,14 @@ def write_inputs(path: Path, rows: int) -> None:
             print(f"memmap: reusing {path}", flush=True)
             return
         raise SystemExit(f"{path} exists with shape {existing.shape}: delete it to rewrite")
-    print(f"memmap: writing {path} ({rows * FEATURES * 4 / 2**30:.1f} GiB)", flush=True)
+    size = rows * FEATURES * 4
+    free = shutil.disk_usage(path.parent).free
+    if free < size + 2**30:
+        raise SystemExit(
+            f"memmap: {path.parent} has {free / 2**30:.1f} GiB free; the file needs "
+            f"{size / 2**30:.1f} GiB and 1 GiB to spare: free some space or pass --work elsewhere"
+        )
+    print(f"memmap: writing {path} ({size / 2**30:.1f} GiB)", flush=True)
     partial = path.with_suffix(".partial")
     rng = np.random.default_rng(0)
     with open(partial, "wb") as file:

@@ -13,7 +13,7 @@ import pytest
 from tests.helpers import REPO_ROOT
 
 CI = REPO_ROOT / ".ci"
-SCRIPTS = ["run", "demo", "venv"]
+SCRIPTS = ["run", "demo", "venv", "bench"]
 
 
 def bash(*args: str | Path, env: dict[str, str] | None = None, cwd: Path = REPO_ROOT):
