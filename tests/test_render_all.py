@@ -119,6 +119,7 @@ def test_files_follow_the_options(rendered: Rendered, answers: dict[str, Any]) -
         # One module of data-type specifics each: no file of another data type is rendered.
         package / "arrays.py": answers["data_type"] == "array",
         package / "images.py": answers["data_type"] == "images",
+        package / "image_cache.py": answers["data_type"] == "images",
         package / "tokens.py": answers["data_type"] == "sequences",
         package / "padding.py": answers["data_type"] == "sequences",
         package / "digits.py": answers["data_type"] != "sequences",

@@ -1,0 +1,341 @@
+"""Image files: the rendered ImageSequence (1 and 2 thread workers, and with its decoded-image
+cache) against keras.utils.image_dataset_from_directory and a hand-written tf.data pipeline,
+all training the rendered model on the same folder of JPEG and PNG files of mixed sizes.
+
+The data: IMAGES files in class folders class_0 ... class_9, half JPEG, half PNG, each side
+between MIN_SIDE and MAX_SIDE pixels, smooth colour gradients plus noise (so neither format
+compresses them to nothing), all resized to the project's 64 x 64 on load. They are written
+once into --work and reused while their stamp matches.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import math
+import shutil
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks.common import (
+    FitSpeed,
+    Result,
+    Row,
+    Target,
+    emit,
+    fit_speed,
+    median,
+    parse_args,
+    ratio,
+    setup_tensorflow,
+    time_call,
+)
+
+IMAGES, QUICK_IMAGES = 2_400, 200
+CLASSES, BATCH_SIZE, SEED = 10, 32, 0
+MIN_SIDE, MAX_SIDE = 40, 400
+JPEG_QUALITY = 90
+# Noise on top of the gradients (standard deviation, in grey levels).
+NOISE = 12.0
+# The first, then a median of three: the second epoch of a tf.data pipeline retraces the
+# training step (about a second, measured), which a median of two would average in.
+EPOCHS, QUICK_EPOCHS = 4, 2
+# The cached Sequence's budget: room for every image of the full set (2,400 x 12 KiB = 28 MiB).
+CACHE_MB = 64
+# Bump when the generated files change, so an old folder is rewritten.
+DATA_VERSION = 1
+
+SEQUENCE_1 = "rendered ImageSequence, workers=1"
+SEQUENCE_2 = "rendered ImageSequence, workers=2 (threads)"
+SEQUENCE_CACHED = f"rendered ImageSequence, workers=2, cache_mb={CACHE_MB}"
+FROM_DIRECTORY = "keras.utils.image_dataset_from_directory"
+TF_DATA = "tf.data: decode_image + map(AUTOTUNE)"
+PREBUILT = "one pre-built batch, repeated"
+
+
+def main() -> None:
+    args = parse_args(__doc__.split("\n\n")[0])
+    setup_tensorflow(args.intra_op_threads)
+    import keras
+    import tensorflow as tf
+
+    data = importlib.import_module(f"{args.package}.data")
+    images = importlib.import_module(f"{args.package}.images")
+    model_module = importlib.import_module(f"{args.package}.model")
+    storage = importlib.import_module(f"{args.package}.storage")
+
+    count = QUICK_IMAGES if args.quick else IMAGES
+    epochs = QUICK_EPOCHS if args.quick else EPOCHS
+    root = Path(args.work) / f"images_{count}"
+    write_dataset(root, count)
+    # The files as the project lists them: class folders in sorted order, files sorted.
+    paths: list[str] = []
+    labels: list[int] = []
+    for class_id, name in enumerate(storage.class_folders(root)):
+        files = storage.image_files(root / name)
+        paths += [str(path) for path in files]
+        labels += [class_id] * len(files)
+    y = np.array(labels, dtype=np.int64)
+    height, width, channels = images.IMAGE_SHAPE
+
+    def sequence(workers: int, cache_mb: int = 0) -> Any:
+        options: dict[str, Any] = {"cache_mb": cache_mb} if cache_mb else {}
+        return data.ImageSequence(
+            paths, y, batch_size=BATCH_SIZE, shuffle=True, seed=SEED, workers=workers, **options
+        )
+
+    def from_directory() -> Any:
+        dataset = keras.utils.image_dataset_from_directory(
+            root,
+            label_mode="int",
+            color_mode="rgb" if channels == 3 else "grayscale",
+            image_size=(height, width),
+            batch_size=BATCH_SIZE,
+            shuffle=True,
+            seed=SEED,
+            verbose=False,
+        )
+        # It yields 0-255; the Sequence yields [0, 1]: the same inputs for the same model.
+        return dataset.map(lambda x, labels: (x / 255, labels))
+
+    def tf_data() -> Any:
+        def load(path: Any, label: Any) -> tuple[Any, Any]:
+            image = tf.io.decode_image(
+                tf.io.read_file(path), channels=channels, expand_animations=False
+            )
+            return tf.image.resize(image, (height, width)) / 255, label
+
+        return (
+            tf.data.Dataset.from_tensor_slices((paths, y))
+            .shuffle(len(paths), seed=SEED)
+            .map(load, num_parallel_calls=tf.data.AUTOTUNE)
+            .batch(BATCH_SIZE)
+            .prefetch(tf.data.AUTOTUNE)
+        )
+
+    def prebuilt() -> Any:
+        batch = sequence(1)[0]
+        return tf.data.Dataset.from_tensors(batch).repeat(math.ceil(count / BATCH_SIZE))
+
+    def fit_on(make_loader: Callable[[], Any]) -> Callable[[list], Any]:
+        def fit(callbacks: list) -> Any:
+            keras.utils.set_random_seed(SEED)
+            model = model_module.build_model(images.IMAGE_SHAPE)
+            loader = make_loader()
+            # shuffle=False as train.py does: the loaders shuffle samples themselves.
+            return model.fit(loader, epochs=epochs, shuffle=False, verbose=0, callbacks=callbacks)
+
+        return fit
+
+    pipelines: dict[str, tuple[Callable[[], Any], str]] = {
+        SEQUENCE_1: (lambda: sequence(1), "no pool: batches built in TensorFlow's thread"),
+        SEQUENCE_2: (lambda: sequence(2), "Keras thread pool, Pillow releases the GIL"),
+        FROM_DIRECTORY: (from_directory, "shuffle=True, seed=0; a map(x / 255) after it"),
+        TF_DATA: (tf_data, f"shuffle({count}), read_file, decode_image, resize, /255, batch"),
+        SEQUENCE_CACHED: (
+            lambda: sequence(2, CACHE_MB),
+            "decoded uint8 pixels kept from the first epoch (all fit the budget)",
+        ),
+        PREBUILT: (prebuilt, "a loader that costs nothing: the model's own speed"),
+    }
+    speeds: dict[str, list[FitSpeed]] = {name: [] for name in pipelines}
+    alone: dict[str, list[float]] = {name: [] for name in pipelines if name != PREBUILT}
+    fill: list[float] = []
+    for repeat in range(args.repeats):
+        print(f"images: repetition {repeat + 1} of {args.repeats}", flush=True)
+        for name, (make, _) in pipelines.items():
+            speeds[name].append(fit_speed(fit_on(make), count))
+            s = speeds[name][-1]
+            print(f"  {name}: first {s.first:,.0f}, later {s.later:,.0f} images/s", flush=True)
+        alone[SEQUENCE_1].append(count / time_call(lambda: one_pass(sequence(1))))
+        alone[SEQUENCE_2].append(count / time_call(lambda: one_pass(sequence(2), threads=2)))
+        alone[FROM_DIRECTORY].append(count / time_iteration(from_directory()))
+        alone[TF_DATA].append(count / time_iteration(tf_data()))
+        filling, full = cache_passes(sequence(2, CACHE_MB))
+        fill.append(count / filling)
+        alone[SEQUENCE_CACHED].append(count / full)
+        print(
+            "  loader alone: "
+            + ", ".join(f"{name}: {runs[-1]:,.0f}" for name, runs in alone.items()),
+            flush=True,
+        )
+
+    first = {name: median(s.first for s in runs) for name, runs in speeds.items()}
+    later = {name: median(s.later for s in runs) for name, runs in speeds.items()}
+    result = Result(
+        section=(
+            f"Image files: {count:,} JPEG and PNG files ({MIN_SIDE}-{MAX_SIDE} px a side) "
+            f"resized to {height} x {width} x {channels}, batch {BATCH_SIZE}"
+        ),
+        setup=(
+            f"The rendered image model (a small CNN, {CLASSES} classes), {epochs} epochs per "
+            "fit, every loader shuffling with seed 0: 'first epoch' includes tracing (and, with "
+            "the cache, filling it); 'later epochs' is the median of the rest. 'loader alone' "
+            "is one pass over every batch with no model: Sequences call __getitem__ (workers=2: "
+            "from 2 threads), tf.data pipelines are iterated eagerly once their first batch is "
+            "out; the cached row is a pass over a full cache."
+        ),
+        unit="images/s",
+    )
+    for name, (_, note) in pipelines.items():
+        figures = {"fit, first epoch": first[name], "fit, later epochs": later[name]}
+        if name in alone:
+            figures["loader alone"] = median(alone[name])
+        result.rows.append(Row(name, figures, note))
+    best_first = max(first[SEQUENCE_1], first[SEQUENCE_2])
+    result.targets = [
+        Target(
+            "Sequence (best of 1/2 workers) / image_dataset_from_directory, first epoch",
+            ratio(best_first, first[FROM_DIRECTORY]),
+            1.0,
+        ),
+        Target(
+            "Sequence with cache / image_dataset_from_directory, later epochs (clearly ahead)",
+            ratio(later[SEQUENCE_CACHED], later[FROM_DIRECTORY]),
+            1.5,
+        ),
+    ]
+    image_bytes = height * width * channels
+    result.notes = [
+        f"The cache holds {image_bytes:,} bytes per image ({height} x {width} x {channels} "
+        f"uint8): {count * image_bytes / 2**20:.1f} MiB for all {count:,}; its first pass "
+        f"(filling it, no model) ran at {median(fill):,.0f} images/s.",
+        f"Files: {describe_files(root)}.",
+        f"The model's own speed (a loader that costs nothing) is {later[PREBUILT]:,.0f} "
+        "images/s in later epochs: no loader can be more than "
+        f"{ratio(later[PREBUILT], later[FROM_DIRECTORY]):.2f} times "
+        "image_dataset_from_directory's later epochs here.",
+        spread_note(speeds),
+    ]
+    emit(result)
+
+
+def spread_note(speeds: dict[str, list[FitSpeed]]) -> str:
+    """How far image_dataset_from_directory's later epochs varied, and the cache against its best.
+
+    tf.data sometimes takes about a second to start a new epoch's iterator (measured: not
+    every epoch, not every run), so its later-epoch figure of one fit can halve.
+    """
+    runs = [s.later for s in speeds[FROM_DIRECTORY]]
+    best = max(runs)
+    cached = median(s.later for s in speeds[SEQUENCE_CACHED])
+    return (
+        f"image_dataset_from_directory's later epochs ranged from {min(runs):,.0f} to "
+        f"{best:,.0f} images/s over the repetitions (some tf.data epochs start with a stall "
+        f"of about a second); against its best, the cached Sequence is "
+        f"{ratio(cached, best):.2f} times as fast."
+    )
+
+
+def one_pass(loader: Any, threads: int = 1) -> None:
+    """Every batch of `loader` once, by __getitem__ (from `threads` threads, in order)."""
+    if threads == 1:
+        for index in range(len(loader)):
+            loader[index]
+        return
+    with ThreadPoolExecutor(threads) as pool:
+        for _ in pool.map(loader.__getitem__, range(len(loader))):
+            pass
+
+
+def cache_passes(loader: Any) -> tuple[float, float]:
+    """Seconds for a pass that fills the loader's cache, then for one over the full cache."""
+    filling = time_call(lambda: one_pass(loader, threads=2))
+    loader.on_epoch_end()
+    return filling, time_call(lambda: one_pass(loader, threads=2))
+
+
+def time_iteration(dataset: Any) -> float:
+    """Seconds for one pass over a tf.data dataset, once its iterator has started."""
+    iterator = iter(dataset)
+    next(iterator)  # not timed: tracing the map and filling the first buffers
+    start = time.perf_counter()
+    for _ in iterator:
+        pass
+    # The first batch, untimed, counted at the rate of the others.
+    return (time.perf_counter() - start) * len(dataset) / (len(dataset) - 1)
+
+
+# --- the data -------------------------------------------------------------------------------
+
+
+def write_dataset(root: Path, count: int) -> None:
+    """Write `count` images into root/class_k/ unless a matching stamp says they are there."""
+    stamp = {
+        "version": DATA_VERSION,
+        "count": count,
+        "seed": SEED,
+        "classes": CLASSES,
+        "sides": [MIN_SIDE, MAX_SIDE],
+        "jpeg_quality": JPEG_QUALITY,
+        "noise": NOISE,
+    }
+    # Beside the folder, not in it: the folder holds class folders only.
+    stamp_file = root.with_name(root.name + ".stamp.json")
+    names = [image_name(k) for k in range(count)]
+    if stamp_file.is_file() and json.loads(stamp_file.read_text()) == stamp:
+        if all((root / name).is_file() for name in names):
+            print(f"images: reusing the {count:,} files in {root}", flush=True)
+            return
+    stamp_file.unlink(missing_ok=True)
+    if root.exists():
+        shutil.rmtree(root)
+    print(f"images: writing {count:,} files into {root}", flush=True)
+    for k, name in enumerate(names):
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save_image(make_image(k), path)
+    # Last: a stamp means every file was written.
+    stamp_file.write_text(json.dumps(stamp) + "\n")
+
+
+def image_name(k: int) -> str:
+    """Image k: class k % CLASSES; even k PNG, odd k JPEG, so both types are in every class."""
+    suffix = ".png" if k % 2 == 0 else ".jpg"
+    return f"class_{k % CLASSES}/image_{k:05d}{suffix}"
+
+
+def make_image(k: int) -> np.ndarray:
+    """uint8 RGB of a random size: a bilinear blend of 4 random corner colours, plus noise."""
+    rng = np.random.default_rng([SEED, k])
+    height, width = (int(side) for side in rng.integers(MIN_SIDE, MAX_SIDE + 1, size=2))
+    corners = rng.uniform(0, 255, size=(2, 2, 3))
+    v = np.linspace(0, 1, height)[:, None, None]
+    u = np.linspace(0, 1, width)[None, :, None]
+    top = corners[0, 0] * (1 - u) + corners[0, 1] * u
+    bottom = corners[1, 0] * (1 - u) + corners[1, 1] * u
+    pixels = top * (1 - v) + bottom * v + rng.normal(0, NOISE, size=(height, width, 3))
+    return np.clip(np.rint(pixels), 0, 255).astype(np.uint8)
+
+
+def save_image(pixels: np.ndarray, path: Path) -> None:
+    from PIL import Image
+
+    image = Image.fromarray(pixels)
+    if path.suffix == ".jpg":
+        image.save(path, quality=JPEG_QUALITY)
+    else:
+        image.save(path)
+
+
+def describe_files(root: Path) -> str:
+    sizes: dict[str, list[int]] = {".png": [], ".jpg": []}
+    for path in root.rglob("*"):
+        if path.suffix in sizes:
+            sizes[path.suffix].append(path.stat().st_size)
+    parts = [
+        f"{len(found):,} {suffix[1:].upper()} (mean {np.mean(found) / 1024:,.0f} KiB)"
+        for suffix, found in sizes.items()
+        if found
+    ]
+    total = sum(math.fsum(found) for found in sizes.values()) / 2**20
+    return ", ".join(parts) + f", {total:,.0f} MiB in all"
+
+
+if __name__ == "__main__":
+    main()
