@@ -1,1 +1,4 @@
-"""Benchmarks of the rendered loaders against tf.data and Keras's own loaders: `python -m benchmarks`."""
+"""Benchmarks of the rendered loaders against tf.data and Keras's own loaders.
+
+Run them with `python -m benchmarks` (or `bash .ci/bench`); see docs/performance.md.
+"""
