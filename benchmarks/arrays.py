@@ -38,6 +38,8 @@ def main() -> None:
     import keras
     import tensorflow as tf
 
+    from benchmarks.tutorial import TutorialSequence
+
     data = importlib.import_module(f"{args.package}.data")
     model_module = importlib.import_module(f"{args.package}.model")
 
@@ -47,20 +49,6 @@ def main() -> None:
     x = rng.standard_normal((samples, FEATURES), dtype=np.float32)
     y = rng.integers(0, CLASSES, samples)
     steps = math.ceil(samples / BATCH_SIZE)
-
-    class TutorialSequence(keras.utils.PyDataset):
-        """The keras.io pattern: contiguous slices, no shuffling, nothing checked."""
-
-        def __init__(self, x: np.ndarray, y: np.ndarray, batch_size: int, **kwargs: Any):
-            super().__init__(**kwargs)
-            self.x, self.y, self.batch_size = x, y, batch_size
-
-        def __len__(self) -> int:
-            return math.ceil(len(self.x) / self.batch_size)
-
-        def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
-            rows = slice(index * self.batch_size, (index + 1) * self.batch_size)
-            return self.x[rows], self.y[rows]
 
     class ConstantSequence(keras.utils.PyDataset):
         """The fastest a PyDataset can be: the same pre-built batch, no work at all."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import math
 import os
 import shutil
 import subprocess
@@ -143,23 +142,11 @@ def measure(args: Any, pipeline: str, path: Path, rows: int) -> dict[str, float]
     setup_tensorflow(args.intra_op_threads)
     import keras
 
+    from benchmarks.tutorial import TutorialSequence
+
     data = importlib.import_module(f"{args.package}.data")
     model_module = importlib.import_module(f"{args.package}.model")
     y = np.random.default_rng(1).integers(0, CLASSES, rows)
-
-    class TutorialSequence(keras.utils.PyDataset):
-        """The keras.io pattern: contiguous slices, no shuffling."""
-
-        def __init__(self, x: np.ndarray, y: np.ndarray, batch_size: int, **kwargs: Any):
-            super().__init__(**kwargs)
-            self.x, self.y, self.batch_size = x, y, batch_size
-
-        def __len__(self) -> int:
-            return math.ceil(len(self.x) / self.batch_size)
-
-        def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
-            rows = slice(index * self.batch_size, (index + 1) * self.batch_size)
-            return np.asarray(self.x[rows]), self.y[rows]
 
     keras.utils.set_random_seed(0)
     model = model_module.build_model((FEATURES,))
