@@ -22,6 +22,7 @@ from benchmarks.common import (
     emit,
     fit_speed,
     median,
+    one_pass,
     parse_args,
     ratio,
     setup_tensorflow,
@@ -30,6 +31,13 @@ from benchmarks.common import (
 
 SAMPLES, FEATURES, BATCH_SIZE, CLASSES = 200_000, 64, 256, 10
 EPOCHS = 4  # the first, then a median of three
+
+RENDERED = "rendered ArraySequence (shuffle=True)"
+NUMPY = "fit(x, y) on NumPy"
+TF_DATA = "tf.data from_tensor_slices"
+TUTORIAL = "tutorial Sequence"
+PREBUILT = "one pre-built batch, repeated"
+CONSTANT = "PyDataset returning one pre-built batch"
 
 
 def main() -> None:
@@ -88,50 +96,42 @@ def main() -> None:
 
         return fit
 
-    def numpy_arrays() -> tuple[np.ndarray, np.ndarray]:
-        return x, y
-
     pipelines: dict[str, tuple[Callable[[list], Any], str]] = {
-        "rendered ArraySequence (shuffle=True)": (fit_on(rendered), ""),
-        "fit(x, y) on NumPy": (
-            lambda callbacks: fit_arrays(keras, model_module, numpy_arrays(), epochs, callbacks),
+        RENDERED: (fit_on(rendered), ""),
+        NUMPY: (
+            fit_on(lambda: x, y=y, batch_size=BATCH_SIZE, shuffle=True),
             "batch_size=256, shuffle=True",
         ),
-        "tf.data from_tensor_slices": (
-            fit_on(tf_data),
-            f".shuffle({samples}).batch(256).prefetch(AUTOTUNE)",
-        ),
-        "tutorial Sequence": (
+        TF_DATA: (fit_on(tf_data), f".shuffle({samples}).batch(256).prefetch(AUTOTUNE)"),
+        TUTORIAL: (
             fit_on(lambda: TutorialSequence(x, y, BATCH_SIZE)),
             "contiguous slices, no shuffle",
         ),
-        "one pre-built batch, repeated": (fit_on(prebuilt), "a loader that costs nothing"),
-        "PyDataset returning one pre-built batch": (
+        PREBUILT: (fit_on(prebuilt), "a loader that costs nothing"),
+        CONSTANT: (
             fit_on(lambda: ConstantSequence((x[:BATCH_SIZE], y[:BATCH_SIZE]), steps)),
             "the fastest any PyDataset can feed fit",
         ),
     }
+    # The loader alone: one pass with no model, the Sequences built inside the timing.
+    passes: dict[str, Callable[[], Any]] = {
+        RENDERED: lambda: one_pass(rendered()),
+        TUTORIAL: lambda: one_pass(TutorialSequence(x, y, BATCH_SIZE)),
+        TF_DATA: lambda: one_pass(tf_data()),
+    }
     speeds: dict[str, list[FitSpeed]] = {name: [] for name in pipelines}
-    alone: dict[str, list[float]] = {"rendered": [], "tutorial": [], "tf.data": []}
+    alone: dict[str, list[float]] = {name: [] for name in passes}
     for repeat in range(args.repeats):
         print(f"arrays: repetition {repeat + 1} of {args.repeats}", flush=True)
         for name, (fit, _) in pipelines.items():
             speeds[name].append(fit_speed(fit, samples))
             s = speeds[name][-1]
             print(f"  {name}: first {s.first:,.0f}, later {s.later:,.0f}", flush=True)
-        alone["rendered"].append(samples / time_call(lambda: one_pass(rendered())))
-        alone["tutorial"].append(
-            samples / time_call(lambda: one_pass(TutorialSequence(x, y, BATCH_SIZE)))
-        )
-        alone["tf.data"].append(samples / time_call(lambda: sum(1 for _ in tf_data())))
+        for name, run in passes.items():
+            alone[name].append(samples / time_call(run))
 
     later = {name: median(s.later for s in runs) for name, runs in speeds.items()}
     first = {name: median(s.first for s in runs) for name, runs in speeds.items()}
-    alone_rows = {
-        "rendered ArraySequence (shuffle=True)": alone["rendered"],
-        "tutorial Sequence": alone["tutorial"],
-        "tf.data from_tensor_slices": alone["tf.data"],
-    }
     result = Result(
         section=f"Arrays in memory: {samples:,} x {FEATURES} float32, batch {BATCH_SIZE}",
         setup=(
@@ -144,48 +144,31 @@ def main() -> None:
     )
     for name, (_, note) in pipelines.items():
         figures = {"fit, first epoch": first[name], "fit, later epochs": later[name]}
-        if name in alone_rows:
-            figures["loader alone"] = median(alone_rows[name])
+        if name in alone:
+            figures["loader alone"] = median(alone[name])
         result.rows.append(Row(name, figures, note))
-    sequence = later["rendered ArraySequence (shuffle=True)"]
-    free = later["one pre-built batch, repeated"]
+    sequence = later[RENDERED]
     result.targets = [
-        Target(
-            "rendered Sequence / fit on NumPy", ratio(sequence, later["fit(x, y) on NumPy"]), 1.0
-        ),
+        Target("rendered Sequence / fit on NumPy", ratio(sequence, later[NUMPY]), 1.0),
         Target(
             "rendered Sequence / tf.data from_tensor_slices",
-            ratio(sequence, later["tf.data from_tensor_slices"]),
+            ratio(sequence, later[TF_DATA]),
             1.1,
         ),
         Target(
             "loader overhead: 1 - rendered Sequence / pre-built batch",
-            1 - ratio(sequence, free),
+            1 - ratio(sequence, later[PREBUILT]),
             0.05,
             "<=",
         ),
         Target(
             "the loader's own overhead: 1 - rendered Sequence / PyDataset of a pre-built batch",
-            1 - ratio(sequence, later["PyDataset returning one pre-built batch"]),
+            1 - ratio(sequence, later[CONSTANT]),
             0.05,
             "<=",
         ),
     ]
     emit(result)
-
-
-def fit_arrays(keras: Any, model_module: Any, arrays: tuple, epochs: int, callbacks: list) -> Any:
-    keras.utils.set_random_seed(0)
-    model = model_module.build_model((FEATURES,))
-    x, y = arrays
-    return model.fit(
-        x, y, batch_size=BATCH_SIZE, epochs=epochs, shuffle=True, verbose=0, callbacks=callbacks
-    )
-
-
-def one_pass(loader: Any) -> None:
-    for index in range(len(loader)):
-        loader[index]
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -112,6 +113,21 @@ def time_call(function: Callable[[], Any]) -> float:
     start = time.perf_counter()
     function()
     return time.perf_counter() - start
+
+
+def one_pass(loader: Any, threads: int = 1) -> None:
+    """Every batch of `loader` once: a PyDataset by index, as Keras reads it (from `threads`
+    threads, in order), a tf.data dataset by iterating it eagerly."""
+    if not hasattr(loader, "__getitem__"):
+        for _ in loader:
+            pass
+    elif threads == 1:
+        for index in range(len(loader)):
+            loader[index]
+    else:
+        with ThreadPoolExecutor(threads) as pool:
+            for _ in pool.map(loader.__getitem__, range(len(loader))):
+                pass
 
 
 def median(values: Iterable[float]) -> float:

@@ -16,7 +16,6 @@ import math
 import shutil
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +29,7 @@ from benchmarks.common import (
     emit,
     fit_speed,
     median,
+    one_pass,
     parse_args,
     ratio,
     setup_tensorflow,
@@ -230,17 +230,6 @@ def spread_note(speeds: dict[str, list[FitSpeed]]) -> str:
         f"of about a second); against its best, the cached Sequence is "
         f"{ratio(cached, best):.2f} times as fast."
     )
-
-
-def one_pass(loader: Any, threads: int = 1) -> None:
-    """Every batch of `loader` once, by __getitem__ (from `threads` threads, in order)."""
-    if threads == 1:
-        for index in range(len(loader)):
-            loader[index]
-        return
-    with ThreadPoolExecutor(threads) as pool:
-        for _ in pool.map(loader.__getitem__, range(len(loader))):
-            pass
 
 
 def cache_passes(loader: Any) -> tuple[float, float]:

@@ -26,6 +26,7 @@ from benchmarks.common import (
     emit,
     fit_speed,
     median,
+    one_pass,
     parse_args,
     ratio,
     setup_tensorflow,
@@ -139,39 +140,17 @@ def main() -> None:
 
     accuracy: dict[str, float] = {}
 
-    def fit_on(
-        name: str, make: Callable[[], Any], steps_per_epoch: int | None = None
-    ) -> Callable[[list], Any]:
+    def fit_on(name: str, make: Callable[[], Any], **fit_options: Any) -> Callable[[list], Any]:
         def fit(callbacks: list) -> None:
             keras.utils.set_random_seed(0)
             model = model_module.build_model((None,))
-            # shuffle=False as in train.py: the Sequence shuffles its samples itself, and
-            # tf.data in the pipeline (Keras ignores it for a dataset anyway).
-            history = model.fit(
-                make(),
-                epochs=epochs,
-                steps_per_epoch=steps_per_epoch,
-                shuffle=False,
-                verbose=0,
-                callbacks=callbacks,
-            )
+            # shuffle=False unless given, as in train.py: the Sequence shuffles its samples
+            # itself, and tf.data in the pipeline (Keras ignores it for a dataset anyway).
+            options = {"shuffle": False, **fit_options}
+            history = model.fit(make(), epochs=epochs, verbose=0, callbacks=callbacks, **options)
             accuracy[name] = history.history["accuracy"][-1]
 
         return fit
-
-    def fit_padded(callbacks: list) -> None:
-        keras.utils.set_random_seed(0)
-        model = model_module.build_model((None,))
-        history = model.fit(
-            padded,
-            labels,
-            batch_size=BATCH_SIZE,
-            epochs=epochs,
-            shuffle=True,
-            verbose=0,
-            callbacks=callbacks,
-        )
-        accuracy[GLOBAL] = history.history["accuracy"][-1]
 
     loaders: dict[str, Callable[[], Any]] = {
         UNBUCKETED: token_sequence(False),
@@ -184,11 +163,11 @@ def main() -> None:
         BUCKETED: (fit_on(BUCKETED, loaders[BUCKETED]), "pad_multiple=8"),
         # steps_per_epoch: Keras then reads on through the epochs' batches, in turn.
         PREBUILT: (
-            fit_on(PREBUILT, prebuilt, math.ceil(samples / BATCH_SIZE)),
+            fit_on(PREBUILT, prebuilt, steps_per_epoch=math.ceil(samples / BATCH_SIZE)),
             "the same batches, no Python per batch: the floor for this loader",
         ),
         GLOBAL: (
-            fit_padded,
+            fit_on(GLOBAL, lambda: padded, y=labels, batch_size=BATCH_SIZE, shuffle=True),
             f"maxlen={max_length}, padding='post'; fit(batch_size={BATCH_SIZE}, shuffle=True)",
         ),
         TF_32: (
@@ -342,11 +321,6 @@ def batches(loader: Any) -> Iterator[Any]:
     if hasattr(loader, "__getitem__"):
         return (loader[index] for index in range(len(loader)))
     return iter(loader)
-
-
-def one_pass(loader: Any) -> None:
-    for _ in batches(loader):
-        pass
 
 
 if __name__ == "__main__":
