@@ -115,7 +115,7 @@ def main() -> None:
         )
     ]
     result.notes.append(
-        "Construction checks every value for NaN and infinity (arrays.check_finite), "
+        "Construction checks every value for NaN and infinity (array_checks.check_finite), "
         "reading the whole file once in 64 MiB chunks."
     )
     emit(result)

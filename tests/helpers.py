@@ -98,6 +98,11 @@ def check_answer_keys(answers: Mapping[str, Any]) -> None:
         )
 
 
+def type_folder(data_type: str) -> str:
+    """The folder of template/ that holds one data type's own files (copier.yml explains it)."""
+    return f"{{% if data_type == '{data_type}' %}}.{{% endif %}}"
+
+
 # --- rendering -----------------------------------------------------------------------------
 
 

@@ -10,18 +10,22 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+import jinja2
 import pytest
 
 from tests.conftest import Rendered
 from tests.helpers import (
+    ANSWERS_FILE,
     REPO_ROOT,
     all_combinations,
     answers_id,
     applies,
     choice_questions,
     choice_values,
+    copier_config,
     read_answers,
     run_ruff,
+    type_folder,
 )
 
 COMBINATIONS = list(all_combinations())
@@ -94,39 +98,57 @@ def test_ruff_clean(rendered: Rendered) -> None:
     assert fmt.returncode == 0, fmt.stdout + fmt.stderr
 
 
+def expected_files(answers: dict[str, Any], package: str) -> set[str]:
+    """The files copier.yml says these answers bring: the shared tree and the data type's
+    folder of template/, less what the rendered `_exclude` entries drop."""
+    template = REPO_ROOT / copier_config()["_subdirectory"]
+    type_folders = {type_folder(t): t for t in choice_values("data_type")}
+    context = {**answers, "package_name": package}
+    excluded = [
+        line.strip()
+        for entry in copier_config()["_exclude"]
+        for line in jinja2.Environment().from_string(entry).render(**context).splitlines()
+        if line.strip()
+    ]
+    expected = set()
+    for path in template.rglob("*"):
+        parts = path.relative_to(template).parts
+        if not path.is_file() or parts[0] in excluded:
+            continue
+        if parts[0] in type_folders:
+            if type_folders[parts[0]] != answers["data_type"]:
+                continue
+            parts = parts[1:]
+        name = "/".join(parts).replace("{{package_name}}", package)
+        name = name.replace("{{_copier_conf.answers_file}}", ANSWERS_FILE).removesuffix(".jinja")
+        if name not in excluded:
+            expected.add(name)
+    return expected
+
+
+def test_every_data_type_has_a_folder_of_its_own() -> None:
+    folders = {p.name for p in (REPO_ROOT / "template").iterdir() if p.is_dir()}
+    for data_type in choice_values("data_type"):
+        assert type_folder(data_type) in folders, data_type
+
+
 @parametrize_all
 def test_files_follow_the_options(rendered: Rendered, answers: dict[str, Any]) -> None:
     project = rendered.path
-    package = project / "src" / read_answers(project)["package_name"]
-    always = [
-        "pyproject.toml",
-        "README.md",
-        ".gitignore",
-        ".copier-answers.yml",
-        ".github/workflows/ci.yml",
-        "tests/conftest.py",
-    ]
-    for name in always:
-        assert (project / name).is_file(), f"missing {name}"
-    for module in ["__init__", "data", "model", "train", "demo_data"]:
-        assert (package / f"{module}.py").is_file(), f"missing {module}.py"
-    assert list((project / "tests").glob("test_*.py")), "no test modules"
-
-    optional = {
-        package / "predict.py": answers["predict"],
-        project / "tests" / "test_predict.py": answers["predict"],
-        package / "augmentation.py": answers["augmentation"],
-        # One module of data-type specifics each: no file of another data type is rendered.
-        package / "arrays.py": answers["data_type"] == "array",
-        package / "images.py": answers["data_type"] == "images",
-        package / "image_cache.py": answers["data_type"] == "images",
-        package / "tokens.py": answers["data_type"] == "sequences",
-        package / "padding.py": answers["data_type"] == "sequences",
-        package / "digits.py": answers["data_type"] != "sequences",
-    }
-    for path, wanted in optional.items():
-        name = path.relative_to(project)
-        assert path.is_file() == wanted, f"{name} {'missing' if wanted else 'rendered'}"
+    package = read_answers(project)["package_name"]
+    rendered_names = {str(p.relative_to(project)) for p in rendered_files(project)}
+    expected = expected_files(answers, package)
+    assert rendered_names == expected, (
+        f"rendered but not expected: {sorted(rendered_names - expected)}; "
+        f"expected but not rendered: {sorted(expected - rendered_names)}"
+    )
+    # Spot checks that the manifest itself says what the options mean.
+    for module in ["__init__", "batch_loader", "data", "model", "train", "demo_data"]:
+        assert f"src/{package}/{module}.py" in expected, module
+    assert (f"src/{package}/predict.py" in expected) == answers["predict"]
+    assert (f"src/{package}/augmentation.py" in expected) == answers["augmentation"]
+    assert (f"src/{package}/randomness.py" in expected) == answers["augmentation"]
+    assert (f"src/{package}/digits.py" in expected) == (answers["data_type"] != "sequences")
 
 
 @parametrize_all

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .arrays import row_chunks
+from .memmap_rows import row_chunks
 from .randomness import normal
 
 # Noise standard deviation as a fraction of each feature's own spread, so features in
