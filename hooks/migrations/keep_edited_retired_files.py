@@ -8,7 +8,8 @@ folder:
 
     keep_edited_retired_files.py ANSWERS_FILE PATH [PATH ...]
 
-For each PATH (relative to the project) that exists, it renders the project's current template
+For each PATH (relative to the project; `{package_name}` in it is filled in from the answers) that
+exists, it renders the project's current template
 version (`_src_path` at `_commit` in ANSWERS_FILE) into a temporary folder with the recorded
 answers, and when
 your file differs from that render it copies your file to `PATH.before-0.6.0` and says so; an
@@ -56,14 +57,16 @@ def keep(path: Path, reason: str) -> str:
     return f"{path}: {reason}; your version is kept as {kept} (0.6.0 removes {path.name})"
 
 
-def migrate(answers_file: Path, paths: list[Path]) -> list[str]:
+def migrate(answers_file: Path, patterns: list[str]) -> list[str]:
+    answers = read_answers(answers_file)
+    paths = [Path(pattern.format(package_name=answers["package_name"])) for pattern in patterns]
     present = [path for path in paths if path.is_file()]
     if not present:
         return ["no retired file to check"]
     with tempfile.TemporaryDirectory(prefix="keep_edited_") as tmp:
         try:
-            old = render_old_version(read_answers(answers_file), Path(tmp) / "old")
-        except Exception as error:  # noqa: BLE001 - any failure: keep everything, say why
+            old = render_old_version(answers, Path(tmp) / "old")
+        except Exception as error:  # any failure: keep everything, say why
             why = f"could not render the old version to compare ({type(error).__name__}: {error})"
             return [keep(path, why) for path in present]
         notes = []
@@ -80,7 +83,7 @@ def main(argv: list[str]) -> int:
     if len(argv) < 2:
         print(f"usage: {Path(__file__).name} ANSWERS_FILE PATH [PATH ...]", file=sys.stderr)
         return 2
-    for note in migrate(Path(argv[0]), [Path(p) for p in argv[1:]]):
+    for note in migrate(Path(argv[0]), argv[1:]):
         print(note)
     return 0
 
