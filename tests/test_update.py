@@ -22,7 +22,7 @@ import copier
 import pytest
 import yaml
 
-from tests.helpers import REPO_ROOT, check_answer_keys, read_answers
+from tests.helpers import REPO_ROOT, check_answer_keys, read_answers, type_folder
 from tests.versions import (
     commit_all,
     conflicted_files,
@@ -39,8 +39,9 @@ from tests.versions import (
 MIGRATION = REPO_ROOT / "hooks" / "migrations" / "rename_tensorflow_requirement.py"
 SRC = Path("template") / "src" / "{{package_name}}"
 TRAIN_TEMPLATE = SRC / "train.py.jinja"
-SEQUENCE_MODEL_TEMPLATE = SRC / "{% if data_type == 'sequences' %}model.py{% endif %}"
-PREDICT_TEMPLATE = SRC / "{% if predict %}predict.py{% endif %}.jinja"
+SEQUENCE_SRC = Path("template", type_folder("sequences"), "src", "{{package_name}}")
+SEQUENCE_MODEL_TEMPLATE = SEQUENCE_SRC / "model.py"
+PREDICT_TEMPLATE = SRC / "predict.py.jinja"
 
 PACKAGE = "lifecycle"
 ANSWERS: dict[str, Any] = {"project_name": "lifecycle", "package_name": PACKAGE}
@@ -390,3 +391,42 @@ def test_migration_needs_the_answers_file() -> None:
     )
     assert done.returncode == 2
     assert "usage" in done.stderr
+
+
+# --- 5. the 0.6.0 migration: retired modules keep the user's edits ----------------------------
+
+RETIRED = {"loader.py": "# the loader as 0.5.0 rendered it\n", "arrays.py": "# arrays\n"}
+KEPT_SUFFIX = ".before-0.6.0"
+
+
+@pytest.fixture(scope="module")
+def retiring(home: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """0.5.0: the working tree plus the modules 0.6.0 retires; 0.6.0: the working tree."""
+    repo = tmp_path_factory.mktemp("retiring") / "repo"
+    write_snapshot(repo)
+    for name, text in RETIRED.items():
+        (repo / SRC / name).write_text(text, encoding="utf-8")
+    release(repo, "0.5.0")
+    write_snapshot(repo)
+    return release(repo, "0.6.0")
+
+
+@pytest.mark.parametrize("edited", [True, False], ids=["edited", "unedited"])
+def test_update_keeps_the_users_edits_of_retired_modules(
+    retiring: Path, tmp_path: Path, edited: bool
+) -> None:
+    project = copy(retiring, tmp_path / "project", "0.5.0", **ANSWERS)
+    loader = f"src/{PACKAGE}/loader.py"
+    if edited:
+        write(project, loader, read(project, loader) + "# my change\n")
+        commit_all(project, "User's edit")
+    update(project, "0.6.0")
+    package = project / "src" / PACKAGE
+    # The update removes both modules; only an edited one is kept, under a new name.
+    assert not (package / "loader.py").exists() and not (package / "arrays.py").exists()
+    assert not (package / ("arrays.py" + KEPT_SUFFIX)).exists()
+    kept = package / ("loader.py" + KEPT_SUFFIX)
+    assert kept.is_file() == edited
+    if edited:
+        assert kept.read_text(encoding="utf-8") == RETIRED["loader.py"] + "# my change\n"
+    assert (package / "batch_loader.py").is_file()
