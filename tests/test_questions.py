@@ -55,10 +55,19 @@ IDENT = "lowercase Python identifier"  # what every package_name message allows
 # besides the question: the bad value and what is allowed).
 BAD_ANSWERS: list[tuple[dict[str, Any], str, list[str]]] = [
     ({"project_name": "   "}, "project_name", ["must not be empty"]),
+    # One line of printable text: a line break could add TOML tables or README sections.
+    (
+        {"project_name": 'x"\n[project.scripts]\nevil = "os:system"'},
+        "project_name",
+        ["one line of printable text", 'character 3 is "\\n"'],
+    ),
+    ({"project_name": "digits\tclassifier"}, "project_name", ['character 7 is "\\t"']),
+    ({"project_name": "abc\u202edef"}, "project_name", ['character 4 is "\\u202e"']),
     ({"package_name": "MyPackage"}, "package_name", ["MyPackage", IDENT]),
     ({"package_name": "2digits"}, "package_name", ["2digits", "not starting with a digit"]),
     ({"package_name": "my-package"}, "package_name", ["my-package", IDENT]),
     ({"package_name": "my package"}, "package_name", ["my package", IDENT]),
+    ({"package_name": "pkg\n"}, "package_name", ['"pkg\\n"', IDENT]),
     ({"package_name": ""}, "package_name", [IDENT]),
     ({"package_name": "class"}, "package_name", ['"class"', "keyword", IDENT]),
     ({"package_name": "a" * 33}, "package_name", ["at most 32 characters", "got 33", IDENT]),
