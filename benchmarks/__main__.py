@@ -1,12 +1,14 @@
 """Render a project per data type and measure its loader against the pipelines a user would
 pick instead, in one run; print one table (Markdown) with the machine and the versions.
 
-    python -m benchmarks [--only arrays,memmap,images,sequences] [--repeats 3] [--quick]
-                         [--work build/bench] [--output results.md]
+    python -m benchmarks [--only arrays,memmap,images,sequences] [--repeats 3]
+                         [--quick | --smoke] [--work build/bench] [--output results.md]
 
 Each benchmark runs in a process of its own (a fresh TensorFlow, its own peak memory) with
-its rendered project on PYTHONPATH; see benchmarks/common.py. Not part of the test run:
-figures depend on the machine, so they are reported, never asserted.
+its rendered project on PYTHONPATH; see benchmarks/common.py. Figures depend on the machine,
+so they are reported, never asserted. The test suite runs `--smoke` (tests/test_benchmarks.py):
+the least sizes, one repetition, in a temporary folder, so a template change that breaks a
+benchmark fails the tests.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import os
 import platform
 import subprocess
 import sys
+import tempfile
 import time
 import warnings
 from importlib import metadata
@@ -52,7 +55,14 @@ BENCHMARKS = {"arrays": "arrays", "memmap": "arrays", "images": "images", "seque
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    work = Path(args.work).resolve()
+    if args.work is None:  # --smoke without --work: a folder of its own, removed after
+        with tempfile.TemporaryDirectory(prefix="benchmarks-smoke-") as work:
+            return run_all(args, Path(work))
+    return run_all(args, Path(args.work).resolve())
+
+
+def run_all(args: argparse.Namespace, work: Path) -> int:
+    """Render the projects into `work`, run the benchmarks, print (and write) the report."""
     started = time.monotonic()
     header = describe_run(args)
     print(header, flush=True)
@@ -85,14 +95,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=",".join(BENCHMARKS),
         help=f"comma-separated benchmarks to run (default: all of {','.join(BENCHMARKS)})",
     )
-    parser.add_argument("--repeats", type=int, default=3, help="repetitions per figure (median)")
     parser.add_argument(
+        "--repeats", type=int, help="repetitions per figure (median; default 3, --smoke 1)"
+    )
+    sizes = parser.add_mutually_exclusive_group()
+    sizes.add_argument(
         "--quick", action="store_true", help="small data sizes: checks the benchmarks run"
+    )
+    sizes.add_argument(
+        "--smoke",
+        action="store_true",
+        help="the least sizes that run every pipeline once (minutes): the test suite's check",
     )
     parser.add_argument(
         "--work",
-        default=str(REPO_ROOT / "build" / "bench"),
-        help="folder for the rendered projects and generated data (default: build/bench)",
+        help="folder for the rendered projects and generated data "
+        "(default: build/bench; with --smoke a temporary folder, removed after)",
     )
     parser.add_argument("--output", help="also write the report (Markdown) to this file")
     parser.add_argument(
@@ -102,6 +120,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="TensorFlow intra-op threads for every pipeline (0: TensorFlow's default)",
     )
     args = parser.parse_args(argv)
+    if args.repeats is None:
+        args.repeats = 1 if args.smoke else 3
+    if args.work is None and not args.smoke:
+        args.work = str(REPO_ROOT / "build" / "bench")
     args.only = [name.strip() for name in args.only.split(",") if name.strip()]
     unknown = [name for name in args.only if name not in BENCHMARKS]
     if unknown or not args.only:
@@ -166,6 +188,7 @@ def run_benchmark(
         "--intra-op-threads",
         str(args.intra_op_threads),
         *(["--quick"] if args.quick else []),
+        *(["--smoke"] if args.smoke else []),
     ]
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(
@@ -198,6 +221,8 @@ def describe_run(args: argparse.Namespace) -> str:
         if installed_version(name)
     )
     threads = args.intra_op_threads or "TensorFlow's default"
+    sizes = "SMOKE" if args.smoke else "QUICK" if args.quick else ""
+    size_note = f", {sizes} sizes (not for comparison)" if sizes else ""
     lines = [
         "# Benchmark results",
         "",
@@ -207,7 +232,7 @@ def describe_run(args: argparse.Namespace) -> str:
         f"- Python {platform.python_version()}; {versions}",
         f"- Template: {template_version()}",
         f"- Settings: {args.repeats} repetitions (median), TensorFlow intra-op threads: "
-        f"{threads}{', QUICK sizes (not for comparison)' if args.quick else ''}",
+        f"{threads}{size_note}",
         "",
     ]
     return "\n".join(lines)

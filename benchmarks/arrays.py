@@ -26,11 +26,14 @@ from benchmarks.common import (
     parse_args,
     ratio,
     setup_tensorflow,
+    sized,
     time_call,
 )
 
 SAMPLES, FEATURES, BATCH_SIZE, CLASSES = 200_000, 64, 256, 10
-EPOCHS = 4  # the first, then a median of three
+# Smoke: two full batches and a partial one.
+QUICK_SAMPLES, SMOKE_SAMPLES = 20_000, 2 * BATCH_SIZE + 1
+EPOCHS, QUICK_EPOCHS = 4, 2  # the first, then a median of three (quick, smoke: of one)
 
 RENDERED = "rendered ArraySequence (shuffle=True)"
 NUMPY = "fit(x, y) on NumPy"
@@ -51,8 +54,8 @@ def main() -> None:
     data = importlib.import_module(f"{args.package}.data")
     model_module = importlib.import_module(f"{args.package}.model")
 
-    samples = 20_000 if args.quick else SAMPLES
-    epochs = 2 if args.quick else EPOCHS
+    samples = sized(args, SAMPLES, QUICK_SAMPLES, SMOKE_SAMPLES)
+    epochs = sized(args, EPOCHS, QUICK_EPOCHS, QUICK_EPOCHS)
     rng = np.random.default_rng(0)
     x = rng.standard_normal((samples, FEATURES), dtype=np.float32)
     y = rng.integers(0, CLASSES, samples)

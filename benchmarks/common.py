@@ -2,7 +2,7 @@
 
 A benchmark script runs in its own process with one rendered project on PYTHONPATH:
 
-    python benchmarks/<kind>.py --package NAME --repeats R --work DIR [--quick]
+    python -m benchmarks.<kind> --package NAME --repeats R --work DIR [--quick | --smoke]
 
 and prints its result as JSON on the last line of stdout (see `emit`); the driver
 (`python -m benchmarks`) collects them into one table. Each repetition runs every pipeline
@@ -37,7 +37,13 @@ def parse_args(description: str) -> argparse.Namespace:
     parser.add_argument("--package", required=True, help="the rendered project's package name")
     parser.add_argument("--work", required=True, help="a folder for generated data")
     parser.add_argument("--repeats", type=int, default=3, help="repetitions (median reported)")
-    parser.add_argument("--quick", action="store_true", help="small sizes: checks it runs")
+    sizes = parser.add_mutually_exclusive_group()
+    sizes.add_argument("--quick", action="store_true", help="small sizes: checks it runs")
+    sizes.add_argument(
+        "--smoke",
+        action="store_true",
+        help="the least sizes that run every pipeline once (the test suite's smoke run)",
+    )
     parser.add_argument(
         "--intra-op-threads",
         type=int,
@@ -48,6 +54,11 @@ def parse_args(description: str) -> argparse.Namespace:
     if args.repeats < 1:
         parser.error(f"--repeats must be at least 1, got {args.repeats}")
     return args
+
+
+def sized(args: argparse.Namespace, full: int, quick: int, smoke: int) -> int:
+    """The size (samples, epochs, bytes) for this run: --smoke, --quick or the full one."""
+    return smoke if args.smoke else quick if args.quick else full
 
 
 def setup_tensorflow(intra_op_threads: int) -> None:

@@ -33,11 +33,13 @@ from benchmarks.common import (
     parse_args,
     ratio,
     setup_tensorflow,
+    sized,
     time_call,
 )
 
-IMAGES, QUICK_IMAGES = 2_400, 200
 CLASSES, BATCH_SIZE, SEED = 10, 32, 0
+# Smoke: 4 files per class, a full batch and a partial one (time_iteration needs two).
+IMAGES, QUICK_IMAGES, SMOKE_IMAGES = 2_400, 200, BATCH_SIZE + 8
 MIN_SIDE, MAX_SIDE = 40, 400
 JPEG_QUALITY = 90
 # Noise on top of the gradients (standard deviation, in grey levels).
@@ -69,8 +71,8 @@ def main() -> None:
     model_module = importlib.import_module(f"{args.package}.model")
     storage = importlib.import_module(f"{args.package}.storage")
 
-    count = QUICK_IMAGES if args.quick else IMAGES
-    epochs = QUICK_EPOCHS if args.quick else EPOCHS
+    count = sized(args, IMAGES, QUICK_IMAGES, SMOKE_IMAGES)
+    epochs = sized(args, EPOCHS, QUICK_EPOCHS, QUICK_EPOCHS)
     root = Path(args.work) / f"images_{count}"
     write_dataset(root, count)
     # The files as the project lists them: class folders in sorted order, files sorted.

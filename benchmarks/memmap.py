@@ -29,12 +29,14 @@ from benchmarks.common import (
     parse_args,
     rss_mib,
     setup_tensorflow,
+    sized,
 )
 
 FEATURES, BATCH_SIZE, CLASSES = 1024, 256, 10  # a row is 4 KiB: one page
 # The file is this share of the machine's RAM (the issue: "larger than a quarter of RAM").
 SHARE_OF_RAM = 0.27
 QUICK_BYTES = 64 * 2**20
+SMOKE_BYTES = (2 * BATCH_SIZE + 1) * FEATURES * 4  # two full batches and a partial one
 WRITE_CHUNK_ROWS = 16_384
 PEAK_RSS_GOAL_MIB = 1024
 
@@ -48,7 +50,7 @@ RENDERED, TUTORIAL = "rendered ArraySequence (shuffle=True)", "tutorial Sequence
 def main() -> None:
     args = parse_args(__doc__.split("\n\n")[0])
     ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    size = QUICK_BYTES if args.quick else int(ram * SHARE_OF_RAM)
+    size = sized(args, int(ram * SHARE_OF_RAM), QUICK_BYTES, SMOKE_BYTES)
     rows = size // (FEATURES * 4)
     path = Path(args.work) / f"inputs-{rows}x{FEATURES}.npy"
     pipeline = os.environ.get(PIPELINE_ENV)

@@ -30,14 +30,15 @@ from benchmarks.common import (
     parse_args,
     ratio,
     setup_tensorflow,
+    sized,
     time_call,
 )
 
+BATCH_SIZE, CLASSES, VOCAB_SIZE = 64, 2, 10_000
 # 50 batches: exactly one bucketing pool of the rendered loader (BUCKET_POOL_BATCHES), as
 # every pool of a larger dataset; an epoch padded to 512 takes about 5 s here, and the
-# whole run with 3 repetitions about 4 minutes.
-SAMPLES, QUICK_SAMPLES = 3200, 640
-BATCH_SIZE, CLASSES, VOCAB_SIZE = 64, 2, 10_000
+# whole run with 3 repetitions about 4 minutes. Smoke: two full batches and a partial one.
+SAMPLES, QUICK_SAMPLES, SMOKE_SAMPLES = 3200, 640, 2 * BATCH_SIZE + 1
 # Log-normal lengths, median 48 and sigma 1.0: mean about 75, about 1 % cut at 512, and
 # a random batch of 64 nearly always holds a sequence of 300 or more.
 MEDIAN_LENGTH, LENGTH_SIGMA = 48, 1.0
@@ -83,8 +84,8 @@ def main() -> None:
     model_module = importlib.import_module(f"{args.package}.model")
     max_length: int = importlib.import_module(f"{args.package}.tokens").MAX_LENGTH
 
-    samples = QUICK_SAMPLES if args.quick else SAMPLES
-    epochs = QUICK_EPOCHS if args.quick else EPOCHS
+    samples = sized(args, SAMPLES, QUICK_SAMPLES, SMOKE_SAMPLES)
+    epochs = sized(args, EPOCHS, QUICK_EPOCHS, QUICK_EPOCHS)
     sequences, labels = make_data(samples, max_length)
     lengths = np.array([len(tokens) for tokens in sequences])
     # Generated lengths never pass max_length, so no pipeline has anything to cut.

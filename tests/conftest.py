@@ -1,7 +1,9 @@
 """Session fixtures: every project is rendered once per test session, and the rendered
 projects' own suites run in a pool, KST_SUITE_JOBS at a time: default 2 on a machine with
 2 cores or more. Measured on 2 cores: the 16 suites took 369 s one at a time, 170-275 s
-two at a time (each suite is mostly one busy thread: TensorFlow's import, small models)."""
+two at a time (each suite is mostly one busy thread: TensorFlow's import, small models).
+Their durations are reported at the end of the run, slowest first (pytest_terminal_summary),
+never asserted: only a hang fails them (helpers.SUITE_HANG_SECONDS)."""
 
 from __future__ import annotations
 
@@ -17,8 +19,10 @@ import pytest
 
 from tests.covering import covering_set
 from tests.helpers import (
+    Hung,
     all_combinations,
     answers_id,
+    kill_running,
     render,
     render_all,
     render_processes,
@@ -59,10 +63,17 @@ def suite_jobs() -> int:
 
 @dataclass
 class SuiteResult:
-    returncode: int
+    returncode: int | None  # None: it hung and was killed
     stdout: str
     stderr: str
     seconds: float
+
+    @property
+    def status(self) -> str:
+        if self.returncode is None:
+            return "hung"
+        # Negative: killed by a signal, at the end of an interrupted session (close).
+        return "killed" if self.returncode < 0 else f"exit {self.returncode}"
 
 
 class SuiteRunner:
@@ -73,32 +84,45 @@ class SuiteRunner:
         self.jobs = jobs
         self.pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="suite")
         self.futures: dict[str, Future[SuiteResult]] = {}
+        # Every suite that ended (hung ones included), by key, for the summary.
+        self.results: dict[str, SuiteResult] = {}
         self.started: float | None = None
         self.finished = 0.0
 
     def submit(self, key: str, project: Path) -> None:
         if key not in self.futures:
             self.started = self.started or time.perf_counter()
-            self.futures[key] = self.pool.submit(self._run, project)
+            self.futures[key] = self.pool.submit(self._run, key, project)
 
     def result(self, key: str) -> SuiteResult:
+        """The suite's result; raises Hung (a test failure with its output) if it hung."""
         return self.futures[key].result()
 
-    def _run(self, project: Path) -> SuiteResult:
+    def _run(self, key: str, project: Path) -> SuiteResult:
         start = time.perf_counter()
-        done = run_rendered_suite(project)
-        self.finished = time.perf_counter()
-        return SuiteResult(done.returncode, done.stdout, done.stderr, self.finished - start)
+        try:
+            done = run_rendered_suite(project)
+        except Hung as hung:
+            self.results[key] = SuiteResult(
+                None, hung.stdout, hung.stderr, time.perf_counter() - start
+            )
+            raise
+        finally:
+            self.finished = time.perf_counter()
+        result = SuiteResult(done.returncode, done.stdout, done.stderr, self.finished - start)
+        self.results[key] = result
+        return result
 
     def close(self) -> None:
         for future in self.futures.values():
             future.cancel()
+        # Suites still running have no test left to wait for them (an interrupted or -x run).
+        kill_running()
         self.pool.shutdown(wait=True)
-        if self.started is not None and self.finished:
-            SUITE_WALL_SECONDS.append(self.finished - self.started)
 
 
-SUITE_WALL_SECONDS: list[float] = []
+# The session's SuiteRunner, for the summary.
+SUITE_RUNNER = pytest.StashKey[SuiteRunner]()
 
 
 def _selected_covering_ids(session: pytest.Session) -> list[str]:
@@ -122,6 +146,7 @@ def covering_projects(
         key = answers_id(answers)
         projects[key] = Rendered(answers, render(root / key, **answers))
     runner = SuiteRunner(suite_jobs())
+    request.config.stash[SUITE_RUNNER] = runner
     for key in _selected_covering_ids(request.session):
         if key in projects:
             runner.submit(key, projects[key].path)
@@ -131,21 +156,20 @@ def covering_projects(
         runner.close()
 
 
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    """A table of the rendered suites' run times (KST_SUITE_JOBS at a time)."""
-    rows = []
-    for report in terminalreporter.getreports("passed") + terminalreporter.getreports("failed"):
-        seconds = dict(report.user_properties).get("suite_seconds")
-        if report.when == "call" and seconds is not None:
-            rows.append((report.nodeid.split("[", 1)[-1].rstrip("]"), seconds, report.outcome))
-    if rows:
-        terminalreporter.section(f"rendered suites ({suite_jobs()} at a time)")
-        for key, seconds, outcome in sorted(rows):
-            terminalreporter.write_line(f"{seconds:7.1f} s  {outcome:7}  {key}")
-        total = sum(seconds for _, seconds, _ in rows)
-        terminalreporter.write_line(f"{total:7.1f} s  summed over {len(rows)} suites")
-        for wall in SUITE_WALL_SECONDS:
-            terminalreporter.write_line(f"{wall:7.1f} s  wall clock, first start to last end")
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """The rendered suites' run times, slowest first (KST_SUITE_JOBS at a time)."""
+    runner = config.stash.get(SUITE_RUNNER, None)
+    if runner is None or not runner.results:
+        return
+    results = sorted(runner.results.items(), key=lambda item: item[1].seconds, reverse=True)
+    terminalreporter.section(f"rendered suites, slowest first ({runner.jobs} at a time)")
+    for key, result in results:
+        terminalreporter.write_line(f"{result.seconds:7.1f} s  {result.status:7}  {key}")
+    total = sum(result.seconds for _, result in results)
+    terminalreporter.write_line(f"{total:7.1f} s  summed over {len(results)} suites")
+    if runner.started is not None:
+        wall = runner.finished - runner.started
+        terminalreporter.write_line(f"{wall:7.1f} s  wall clock, first start to last end")
 
 
 @pytest.fixture(scope="module")

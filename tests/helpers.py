@@ -7,13 +7,15 @@ copier (like pytest-copie) would silently ignore a misspelled one.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -206,6 +208,102 @@ def answers_id(answers: Mapping[str, Any]) -> str:
     return re.sub(r"-+", "-", "-".join(parts))
 
 
+def tail(text: str, lines: int = 60) -> str:
+    return "\n".join(text.splitlines()[-lines:])
+
+
+# --- bounded subprocesses ------------------------------------------------------------------
+
+# Hang bounds, not time limits: minutes beyond any normal run (a rendered suite takes 30-60 s
+# alone and up to about 5 min on a loaded 2-core machine), so only a process that is stuck
+# reaches them. How long things take is reported (conftest's summary), never asserted.
+SUITE_HANG_SECONDS = 20 * 60
+# How long a process group gets to exit after SIGTERM before SIGKILL (JAX ignores SIGTERM).
+KILL_GRACE_SECONDS = 10
+
+# Process groups run_bounded started that have not finished (see kill_running).
+_RUNNING: set[subprocess.Popen[str]] = set()
+
+
+class Hung(AssertionError):
+    """A process ran past its hang bound; it was killed with its whole process group."""
+
+    def __init__(
+        self,
+        command: Sequence[str | Path],
+        cwd: Path | None,
+        seconds: float,
+        stdout: str,
+        stderr: str,
+    ) -> None:
+        where = f" in {cwd}" if cwd else ""
+        super().__init__(
+            f"{' '.join(map(str, command))}{where} hung: killed with its process group after "
+            f"{seconds:.0f} s\n--- stdout so far (tail)\n{tail(stdout)}\n"
+            f"--- stderr so far (tail)\n{tail(stderr, 30)}"
+        )
+        self.stdout, self.stderr = stdout, stderr
+
+
+def run_bounded(
+    command: Sequence[str | Path],
+    *,
+    timeout: float,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run `command` to its end, its output captured as text.
+
+    It starts a session of its own, so everything it starts is in its process group; past
+    `timeout` seconds the whole group gets SIGTERM, then SIGKILL, and Hung is raised with
+    the output so far. (subprocess.run's timeout kills the child alone: a grandchild
+    holding the pipes then keeps run waiting.)"""
+    process = subprocess.Popen(
+        [str(part) for part in command],
+        cwd=cwd,
+        env=None if env is None else dict(env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    _RUNNING.add(process)
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        stdout, stderr = _kill_group(process)
+        raise Hung(command, cwd, timeout, stdout, stderr) from None
+    except BaseException:
+        # Ctrl-C: in a session of its own the group no longer gets the terminal's SIGINT.
+        _kill_group(process)
+        raise
+    finally:
+        _RUNNING.discard(process)
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+
+def _kill_group(process: subprocess.Popen[str]) -> tuple[str, str]:
+    """SIGTERM to the process's group, SIGKILL after the grace period; the output so far."""
+    for signum in (signal.SIGTERM, signal.SIGKILL):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signum)
+        try:
+            return process.communicate(timeout=KILL_GRACE_SECONDS)
+        except subprocess.TimeoutExpired:
+            continue
+    # Only a process that left the group (a session of its own) can still hold the pipes.
+    process.wait()
+    return "", "(output unreadable: a process outside the group holds the pipes)"
+
+
+def kill_running() -> None:
+    """SIGKILL every process group run_bounded started that is still running, for the end
+    of a session: whatever is still running then has no test left to wait for it."""
+    for process in list(_RUNNING):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+
+
 # --- rendered projects' own checks ---------------------------------------------------------
 
 
@@ -238,21 +336,17 @@ def rendered_suite_env(project: Path) -> dict[str, str]:
     return env
 
 
-def run_rendered_suite(project: Path, timeout: float = 900) -> subprocess.CompletedProcess[str]:
-    """The rendered project's own pytest suite, with this interpreter and no install."""
-    return subprocess.run(
+def run_rendered_suite(
+    project: Path, timeout: float = SUITE_HANG_SECONDS
+) -> subprocess.CompletedProcess[str]:
+    """The rendered project's own pytest suite, with this interpreter and no install; killed
+    (with its process group) and Hung raised past `timeout`."""
+    return run_bounded(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        timeout=timeout,
         cwd=project,
         env=rendered_suite_env(project),
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=timeout,
     )
-
-
-def tail(text: str, lines: int = 60) -> str:
-    return "\n".join(text.splitlines()[-lines:])
 
 
 def render_many(jobs: list[tuple[Path, dict[str, Any]]]) -> list[Path]:
@@ -293,7 +387,9 @@ def make_overlay_venv(env_dir: Path) -> Path:
     venv.EnvBuilder(with_pip=False).create(env_dir)
     python = env_dir / "bin" / "python"
     purelib = subprocess.check_output(
-        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], text=True
+        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        text=True,
+        timeout=60,
     ).strip()
     parent = sorted({sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]})
     (Path(purelib) / "_parent_env.pth").write_text("\n".join(parent) + "\n")

@@ -10,22 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import REPO_ROOT
+from tests.helpers import REPO_ROOT, run_bounded
 
 CI = REPO_ROOT / ".ci"
 SCRIPTS = ["run", "demo", "venv", "bench"]
 
 
 def bash(*args: str | Path, env: dict[str, str] | None = None, cwd: Path = REPO_ROOT):
-    return subprocess.run(
-        ["bash", *map(str, args)],
-        cwd=cwd,
-        env={**os.environ, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    # The scripts start Python and pip: a hang kills their whole process group.
+    return run_bounded(["bash", *args], timeout=300, cwd=cwd, env={**os.environ, **(env or {})})
 
 
 @pytest.mark.parametrize("name", SCRIPTS)
@@ -86,5 +79,7 @@ def test_demo_rejects_unknown_options(tmp_path: Path) -> None:
 
 def test_demo_folder_is_ignored_by_git() -> None:
     for path in ("demo/", ".venv/"):
-        ignored = subprocess.run(["git", "check-ignore", "-q", path], cwd=REPO_ROOT, check=False)
+        ignored = subprocess.run(
+            ["git", "check-ignore", "-q", path], cwd=REPO_ROOT, check=False, timeout=60
+        )
         assert ignored.returncode == 0, f"{path} is not in .gitignore"

@@ -3,12 +3,14 @@ each of those projects passes its own lint and its own generated test suite."""
 
 from __future__ import annotations
 
-import os
+import sys
+import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests import covering
+from tests import covering, helpers
 from tests.conftest import Rendered, SuiteRunner
 from tests.helpers import (
     COUNT_EDGES,
@@ -23,9 +25,6 @@ from tests.helpers import (
 )
 
 COVERING_SET = covering.covering_set()
-# A rendered suite is meant to take under 60 s on 2 cores; fail well past that (two suites
-# sharing the cores take longer each), so that a slow test is noticed.
-SUITE_SECONDS_LIMIT = float(os.environ.get("KST_SUITE_SECONDS_LIMIT", "180"))
 
 
 def test_every_pair_of_answer_values_is_covered() -> None:
@@ -98,19 +97,57 @@ def test_the_pair_check_notices_missing_projects() -> None:
         assert covering.uncovered_pairs(COVERING_SET[:index] + COVERING_SET[index + 1 :]), index
 
 
+# A process that ignores SIGTERM, with a child that ignores it too: a hung suite at its worst.
+HANGING = """
+import signal, subprocess, sys, time
+child = subprocess.Popen([sys.executable, "-c", "import signal, time; "
+                          "signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(600)"])
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+print("child", child.pid, flush=True)
+time.sleep(600)
+"""
+
+
+def ends_soon(pid: int, seconds: float = 5) -> bool:
+    """Whether process `pid` ends within `seconds` (a zombie not yet reaped has ended): a
+    killed process closes its files, and so the pipes, a moment before it is a zombie."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except FileNotFoundError:
+            return True
+        if stat.rsplit(")", 1)[1].split()[0] in {"Z", "X"}:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_a_hung_suite_is_killed_with_its_process_group(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(helpers, "KILL_GRACE_SECONDS", 1)
+    with pytest.raises(helpers.Hung, match="hung: killed with its process group") as raised:
+        helpers.run_bounded([sys.executable, "-c", HANGING], timeout=2)
+    # The message shows the output so far; the child, SIGTERM ignored, is gone too.
+    assert "child " in str(raised.value)
+    child = int(raised.value.stdout.split()[1])
+    assert ends_soon(child)
+    assert not helpers._RUNNING
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("covering_answers", COVERING_SET, ids=answers_id)
 def test_rendered_project_passes_its_own_checks(
     covering_projects: tuple[dict[str, Rendered], SuiteRunner],
     covering_answers: dict[str, Any],
-    record_property: Any,
 ) -> None:
+    """Its duration is reported (the summary at the end of the run), not asserted: a loaded
+    machine makes any limit flaky. Only a hang fails it (runner.result raises Hung)."""
     projects, runner = covering_projects
     key = answers_id(covering_answers)
     project = projects[key].path
 
     result = runner.result(key)
-    record_property("suite_seconds", round(result.seconds, 1))
     print(f"{key}: rendered suite exit {result.returncode} in {result.seconds:.1f} s")
     stdout, stderr = tail(result.stdout), tail(result.stderr, 30)
     output = f"--- stdout (tail)\n{stdout}\n--- stderr (tail)\n{stderr}"
@@ -120,6 +157,3 @@ def test_rendered_project_passes_its_own_checks(
     assert result.returncode != 5, f"the rendered suite collected no test\n{output}"
     assert result.returncode == 0, f"rendered suite failed in {project}\n{output}"
     assert " passed" in result.stdout, output
-    assert result.seconds < SUITE_SECONDS_LIMIT, (
-        f"rendered suite took {result.seconds:.0f} s (limit {SUITE_SECONDS_LIMIT:.0f} s)\n{output}"
-    )

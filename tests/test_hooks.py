@@ -17,7 +17,7 @@ from pathlib import Path
 import copier
 import pytest
 
-from tests.helpers import REPO_ROOT
+from tests.helpers import REPO_ROOT, run_bounded
 from tests.versions import (
     commit_all,
     commit_count,
@@ -59,15 +59,8 @@ def untrusted(template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def run_hook(project: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """The hook as copier runs it: in the project's folder, with no argument."""
-    return subprocess.run(
-        [sys.executable, str(HOOK)],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
+    # The hook runs git: a hang kills the whole process group.
+    return run_bounded([sys.executable, HOOK], timeout=60, cwd=project, env=env)
 
 
 # --- the trusted copy --------------------------------------------------------------------------

@@ -8,25 +8,19 @@ from __future__ import annotations
 
 import csv
 import os
-import subprocess
 import tomllib
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tests.helpers import REPO_ROOT, make_overlay_venv, read_answers, tail
+from tests.helpers import REPO_ROOT, make_overlay_venv, read_answers, run_bounded, tail
 
 
 def run(*args: str | Path, cwd: Path, env: dict[str, str] | None = None):
-    done = subprocess.run(
-        [str(a) for a in args],
-        cwd=cwd,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
+    # pip and .ci/demo start processes of their own: a hang kills the whole group.
+    done = run_bounded(
+        args, timeout=900, cwd=cwd, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})}
     )
     assert done.returncode == 0, f"{args}:\n{tail(done.stdout)}\n{tail(done.stderr)}"
     return done

@@ -387,7 +387,7 @@ def test_migration_without_the_old_key_leaves_the_file_alone(tmp_path: Path) -> 
 
 def test_migration_needs_the_answers_file() -> None:
     done = subprocess.run(
-        [sys.executable, str(MIGRATION)], capture_output=True, text=True, check=False
+        [sys.executable, str(MIGRATION)], capture_output=True, text=True, check=False, timeout=60
     )
     assert done.returncode == 2
     assert "usage" in done.stderr
