@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import keras
 
-from .data import TokenSequence
+if TYPE_CHECKING:
+    # Only for the annotation: data.py imports this module to offer the callback to train.
+    from .data import TokenSequence
 
 
 class PaddingReport(keras.callbacks.Callback):

@@ -11,9 +11,8 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
-# The answers this project was rendered with.
-VOCAB_SIZE = {{ vocab_size }}
-MAX_LENGTH = {{ max_length }}
+from .settings import MAX_LENGTH, VOCAB_SIZE
+
 PAD_ID = 0
 
 

@@ -15,16 +15,16 @@ from collections.abc import Sequence
 import numpy as np
 from PIL import Image
 
-# The answers this project was rendered with: every image is resized to this shape.
-IMAGE_HEIGHT = {{ image_height }}
-IMAGE_WIDTH = {{ image_width }}
-CHANNELS = {{ 1 if color_mode == "grayscale" else 3 }}
+from .settings import COLOR_MODE, IMAGE_HEIGHT, IMAGE_WIDTH
+
+# Every image is resized to this shape.
+CHANNELS = 1 if COLOR_MODE == "grayscale" else 3
 IMAGE_SHAPE = (IMAGE_HEIGHT, IMAGE_WIDTH, CHANNELS)
 # File types a data folder may hold; load_image itself reads whatever Pillow reads.
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 
 # The Pillow mode every image is converted to before resizing.
-PIL_MODE = "{{ 'L' if color_mode == 'grayscale' else 'RGB' }}"
+PIL_MODE = "L" if COLOR_MODE == "grayscale" else "RGB"
 # Transparent pixels show this grey level (0 black, 255 white), never the colour hidden
 # under them, which image editors fill in arbitrarily.
 BACKGROUND = 0
