@@ -69,7 +69,9 @@ def main() -> None:
     data = importlib.import_module(f"{args.package}.data")
     images = importlib.import_module(f"{args.package}.images")
     model_module = importlib.import_module(f"{args.package}.model")
-    storage = importlib.import_module(f"{args.package}.storage")
+    # The class-folder layout's own modules (the benchmark renders sparse labels).
+    class_folders = importlib.import_module(f"{args.package}.class_folders")
+    image_listing = importlib.import_module(f"{args.package}.image_listing")
 
     count = sized(args, IMAGES, QUICK_IMAGES, SMOKE_IMAGES)
     epochs = sized(args, EPOCHS, QUICK_EPOCHS, QUICK_EPOCHS)
@@ -78,8 +80,8 @@ def main() -> None:
     # The files as the project lists them: class folders in sorted order, files sorted.
     paths: list[str] = []
     labels: list[int] = []
-    for class_id, name in enumerate(storage.class_folders(root)):
-        files = storage.image_files(root / name)
+    for class_id, name in enumerate(class_folders.class_folders(root)):
+        files = image_listing.image_files(root / name)
         paths += [str(path) for path in files]
         labels += [class_id] * len(files)
     y = np.array(labels, dtype=np.int64)

@@ -149,6 +149,11 @@ def test_files_follow_the_options(rendered: Rendered, answers: dict[str, Any]) -
     assert (f"src/{package}/augmentation.py" in expected) == answers["augmentation"]
     assert (f"src/{package}/randomness.py" in expected) == answers["augmentation"]
     assert (f"src/{package}/digits.py" in expected) == (answers["data_type"] != "sequences")
+    # Images: class folders for sparse and onehot labels, a labels.csv for the others.
+    images = answers["data_type"] == "images"
+    class_layout = answers["label_format"] in ("sparse", "onehot")
+    assert (f"src/{package}/class_folders.py" in expected) == (images and class_layout)
+    assert (f"src/{package}/labels_csv.py" in expected) == (images and not class_layout)
 
 
 @parametrize_all

@@ -30,10 +30,11 @@ class FileRows:
     """Rows of an np.memmap read from its file with preadv, never through the mapping.
 
     Pages read through a mapping stay in the process's resident memory until the kernel
-    wants the RAM back: one shuffled epoch over a 6.4 GiB memmap showed 7.2 GiB of RSS,
-    and madvise(MADV_DONTNEED) after each batch made reading 5x slower (the kernel maps
-    large folios around every row). preadv copies just the rows; the page cache still
-    serves a file read again from memory. Threads may share one reader.
+    wants the RAM back, so a shuffled epoch over a memmap grows RSS to about the file's
+    size; madvise(MADV_DONTNEED) after each batch made reading several times slower (the
+    kernel maps large folios around every row). Figures: the template's
+    docs/performance.md. preadv copies just the rows; the page cache still serves a file
+    read again from memory. Threads may share one reader.
     """
 
     def __init__(

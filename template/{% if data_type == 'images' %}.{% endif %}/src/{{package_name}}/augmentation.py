@@ -13,10 +13,9 @@ import numpy as np
 from .randomness import uniform
 
 # Chance that an image is mirrored left to right. 0 by default: digits (the demo), text
-# and many other images change meaning when mirrored. Measured on the digits demo (32x32,
-# a small CNN, 6 epochs, 2 seeds, the other transforms on): validation accuracy 0.985 at
-# 0, but 0.915 at 0.5, one seed ending at 0.875. Use 0.5 for photos of objects that look
-# the same mirrored.
+# and many other images change meaning when mirrored, and flips cost the digits demo
+# validation accuracy (figures in the template's docs/performance.md). Use 0.5 for photos
+# of objects that look the same mirrored.
 FLIP_PROBABILITY = 0.0
 # Rotation by up to this many degrees either way, about the image centre.
 MAX_ROTATION_DEGREES = 10.0
