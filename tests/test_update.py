@@ -237,7 +237,8 @@ def test_update_with_a_changed_answer_regenerates_what_depends_on_it(
 ) -> None:
     project = copy(template, tmp_path / "project", "1.0.0", **ANSWERS, remainder="partial")
     data_py, train = f"src/{PACKAGE}/data.py", f"src/{PACKAGE}/train.py"
-    assert 'REMAINDER = "partial"' in read(project, data_py)
+    settings = f"src/{PACKAGE}/settings.py"
+    assert 'REMAINDER: Final[str] = "partial"' in read(project, settings)
     user_helper = "\n\ndef user_helper() -> int:\n    return 7\n"
     write(project, data_py, read(project, data_py) + user_helper)
     write(project, train, USER_TOP_LINE + read(project, train))
@@ -249,10 +250,9 @@ def test_update_with_a_changed_answer_regenerates_what_depends_on_it(
     update(project, "1.0.0", data=new_answers)
 
     assert read_answers(project)["remainder"] == "pad"
-    data = read(project, data_py)
-    assert 'REMAINDER = "pad"' in data
-    assert 'REMAINDER = "partial"' not in data
-    assert data.endswith(user_helper)
+    assert 'REMAINDER: Final[str] = "pad"' in read(project, settings)
+    assert '"partial"' not in read(project, settings)
+    assert read(project, data_py).endswith(user_helper)
     readme = read(project, "README.md")
     assert "| remainder | `pad`" in readme
     assert "This project uses **`pad`**." in readme
