@@ -21,21 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import copier
 
-from tests.helpers import REPO_ROOT, all_combinations, answers_id, check_answer_keys
-
-
-def render(dest: Path, ref: str, answers: dict) -> None:
-    check_answer_keys(answers)
-    copier.run_copy(
-        str(REPO_ROOT),
-        str(dest),
-        data=answers,
-        defaults=True,
-        vcs_ref=ref,
-        unsafe=False,
-        skip_tasks=True,
-        quiet=True,
-    )
+from tests.helpers import REPO_ROOT, all_combinations, answers_id, render
 
 
 def files_of(project: Path) -> dict[str, Path]:
@@ -64,8 +50,8 @@ def main() -> int:
     for number, answers in enumerate(combinations, 1):
         key = answers_id(answers)
         old, new = args.out / key / "old", args.out / key / "new"
-        render(old, args.release, answers)
-        render(new, "HEAD", answers)
+        render(old, args.release, **answers)
+        render(new, **answers)
         old_files, new_files = files_of(old), files_of(new)
         for name in sorted(set(old_files) | set(new_files)):
             if name not in new_files:

@@ -108,8 +108,9 @@ def type_folder(data_type: str) -> str:
 # --- rendering -----------------------------------------------------------------------------
 
 
-def render(dest: Path, **answers: Any) -> Path:
-    """Render the template's working tree (uncommitted changes included) with `answers`.
+def render(dest: Path, vcs_ref: str = "HEAD", **answers: Any) -> Path:
+    """Render the template's working tree (uncommitted changes included) with `answers`,
+    or with `vcs_ref` another of its versions (a tag or commit).
 
     Unanswered questions take their defaults. Rendered as a careful user would, without
     trusting the template: no --trust (unsafe=False), so --skip-tasks (the post-copy hook
@@ -120,7 +121,7 @@ def render(dest: Path, **answers: Any) -> Path:
         str(dest),
         data=answers,
         defaults=True,
-        vcs_ref="HEAD",
+        vcs_ref=vcs_ref,
         unsafe=False,
         skip_tasks=True,
         quiet=True,
