@@ -395,3 +395,23 @@ def make_overlay_venv(env_dir: Path) -> Path:
     parent = sorted({sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]})
     (Path(purelib) / "_parent_env.pth").write_text("\n".join(parent) + "\n")
     return python
+
+
+def install_editable(project: Path, env_dir: Path, target: str = ".") -> Path:
+    """`pip install -e TARGET` of `project` into a throwaway overlay venv (make_overlay_venv)
+    at `env_dir`, as a user would but offline: --no-index, so every requirement must already
+    be satisfied, and --no-build-isolation, so it builds with the setuptools at hand
+    (requirements.txt). pip starts processes of its own: a hang kills the whole group.
+    Returns the venv's python; fails with pip's output unless pip installed the project."""
+    python = make_overlay_venv(env_dir)
+    install = run_bounded(
+        [python, "-m", "pip", "install", "--no-index", "--no-build-isolation",
+         "--disable-pip-version-check", "-e", target],
+        timeout=900,
+        cwd=project,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+    )  # fmt: skip
+    output = f"{tail(install.stdout)}\n{tail(install.stderr)}"
+    assert install.returncode == 0, output
+    assert "Successfully installed" in install.stdout, output
+    return python

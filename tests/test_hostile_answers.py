@@ -8,7 +8,6 @@ import ast
 import itertools
 import json
 import re
-import subprocess
 import sys
 import tomllib
 from collections.abc import Callable
@@ -20,11 +19,12 @@ import yaml
 from markdown_it import MarkdownIt  # a Keras dependency (through rich)
 
 from tests.helpers import (
-    make_overlay_venv,
+    install_editable,
     questions,
     read_answers,
     render,
     rendered_suite_env,
+    run_bounded,
     run_ruff,
     tail,
 )
@@ -141,13 +141,10 @@ def test_python_files_compile_and_the_docstring_holds_the_name(
 
 @pytest.mark.parametrize("key", IDS)
 def test_importing_the_package_prints_nothing(projects: dict[str, Path], key: str) -> None:
-    done = subprocess.run(
+    done = run_bounded(
         [sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, 'src'); import {PACKAGE}"],
-        cwd=projects[key],
-        capture_output=True,
-        text=True,
         timeout=60,
-        check=False,
+        cwd=projects[key],
     )
     assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
 
@@ -235,14 +232,11 @@ def test_the_readme_test_runs_the_templates_snippet_only(projects: dict[str, Pat
 @pytest.mark.slow
 def test_the_rendered_readme_test_passes(projects: dict[str, Path]) -> None:
     project = projects["markdown"]
-    done = subprocess.run(
+    done = run_bounded(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_readme.py"],
+        timeout=300,
         cwd=project,
         env=rendered_suite_env(project),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
     )
     assert done.returncode == 0, f"{tail(done.stdout)}\n{tail(done.stderr)}"
     assert re.search(r"\b1 passed\b", done.stdout), done.stdout
@@ -256,18 +250,12 @@ def test_a_hostile_project_installs_with_its_metadata(
     throwaway venv that sees this environment's packages."""
     project = projects["toml-injection"]
     name, data_type = HOSTILE_NAMES["toml-injection"]
-    python = make_overlay_venv(tmp_path / "venv")
-    install = subprocess.run(
-        [python, "-m", "pip", "install", "--no-index", "--no-build-isolation",
-         "--disable-pip-version-check", "-e", "."],
-        cwd=project, capture_output=True, text=True, timeout=600, check=False,
-    )  # fmt: skip
-    assert install.returncode == 0, f"{tail(install.stdout)}\n{tail(install.stderr)}"
-    done = subprocess.run(
+    python = install_editable(project, tmp_path / "venv")
+    done = run_bounded(
         [python, "-c",
          "import importlib.metadata as m, json; d = m.distribution('hostile'); "
          "print(json.dumps([d.metadata['Summary'], [e.name for e in d.entry_points]]))"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
+        timeout=120, cwd=tmp_path,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == [f"{name}: {summary(data_type)}", []]

@@ -14,7 +14,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.helpers import REPO_ROOT, make_overlay_venv, read_answers, run_bounded, tail
+from tests.helpers import (
+    REPO_ROOT,
+    install_editable,
+    make_overlay_venv,
+    read_answers,
+    run_bounded,
+    tail,
+)
 
 
 def run(*args: str | Path, cwd: Path, env: dict[str, str] | None = None):
@@ -30,15 +37,8 @@ def run(*args: str | Path, cwd: Path, env: dict[str, str] | None = None):
 def test_default_project_installs_editable_with_dev_extra(
     default_project: Path, tmp_path: Path
 ) -> None:
-    python = make_overlay_venv(tmp_path / "venv")
-    # --no-index: every requirement, the dev extra's included, must already be satisfied;
-    # --no-build-isolation: build with the setuptools at hand (requirements.txt).
-    install = run(
-        python, "-m", "pip", "install", "--no-index", "--no-build-isolation",
-        "--disable-pip-version-check", "-e", ".[dev]",
-        cwd=default_project,
-    )  # fmt: skip
-    assert "Successfully installed" in install.stdout, install.stdout
+    # Offline: every requirement, the dev extra's included, must already be satisfied.
+    python = install_editable(default_project, tmp_path / "venv", ".[dev]")
 
     package = read_answers(default_project)["package_name"]
     name = tomllib.loads((default_project / "pyproject.toml").read_text())["project"]["name"]
