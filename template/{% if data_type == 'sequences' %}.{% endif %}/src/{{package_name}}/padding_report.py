@@ -21,13 +21,8 @@ class PaddingReport(keras.callbacks.Callback):
     def __init__(self, loader: TokenSequence) -> None:
         super().__init__()
         self.loader = loader
-        self._loader_epoch = loader.epoch
-
-    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        # The loader's own count, which Keras advances before the first epoch and again
-        # as each pass ends, before on_epoch_end: read it while this pass is running.
-        self._loader_epoch = self.loader.epoch
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        # fit's epoch is the loader's (TrainerEpoch sets it).
         if logs is not None:
-            logs["padding_fraction"] = self.loader.padding_fraction(self._loader_epoch)
+            logs["padding_fraction"] = self.loader.padding_fraction(epoch)

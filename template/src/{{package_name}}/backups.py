@@ -1,0 +1,153 @@
+"""A run's backup after every epoch, to resume it exactly where it stopped.
+
+The backup holds every model variable (weights, and the state of the seed generators that
+Dropout and other random layers draw from: `get_weights()` and `save_weights()` leave it
+out, and a resumed run would draw other dropout masks), every optimizer variable (its
+moments and step count), the history so far and, with early stopping, the best epoch's
+weights. One .npz file, replaced whole after each epoch (atomic_files.py).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+
+from . import atomic_files
+
+MONITOR = "val_loss"
+
+
+@dataclass
+class Progress:
+    """What a run has done so far: its completed epochs' history and its best epoch."""
+
+    history: dict[str, list[float]] = field(default_factory=dict)
+    best_weights: list[np.ndarray] | None = None
+
+    @property
+    def epochs_done(self) -> int:
+        return len(next(iter(self.history.values()), []))
+
+    def best_epoch(self) -> int | None:
+        """The 0-based epoch of the lowest validation loss so far (the first of equals)."""
+        losses = [loss for loss in self.history.get(MONITOR, []) if not math.isnan(loss)]
+        if not losses:
+            return None
+        return self.history[MONITOR].index(min(losses))
+
+    def stopped_early(self, patience: int | None) -> bool:
+        """Whether `patience` epochs have passed without a new best (never without patience)."""
+        if patience is None or not self.epochs_done:
+            return False
+        best = self.best_epoch()
+        return self.epochs_done - 1 - (-1 if best is None else best) >= patience
+
+
+def _variables(model: keras.Model) -> tuple[list[keras.Variable], list[keras.Variable]]:
+    return list(model.variables), list(model.optimizer.variables)
+
+
+def save_backup(path: Path, model: keras.Model, progress: Progress) -> None:
+    """Write the backup of `model` (built, with a built optimizer) after `progress`."""
+    model_variables, optimizer_variables = _variables(model)
+    arrays = {f"model/{i}": np.asarray(v) for i, v in enumerate(model_variables)}
+    arrays |= {f"optimizer/{i}": np.asarray(v) for i, v in enumerate(optimizer_variables)}
+    for i, value in enumerate(progress.best_weights or []):
+        arrays[f"best/{i}"] = value
+    about = {
+        "history": progress.history,
+        "model_variables": [v.path for v in model_variables],
+        "optimizer_variables": [v.path for v in optimizer_variables],
+        "best_weights": progress.best_weights is not None,
+    }
+    arrays["about"] = np.array(json.dumps(about))
+    with atomic_files.replacing(path) as temporary, temporary.open("wb") as f:
+        np.savez(f, **arrays)
+
+
+def load_backup(path: Path, model: keras.Model) -> Progress:
+    """Set `model`'s and its optimizer's variables from the backup; return its progress."""
+    if not model.optimizer.built:
+        model.optimizer.build(model.trainable_variables)
+    model_variables, optimizer_variables = _variables(model)
+    with np.load(path, allow_pickle=False) as saved:
+        about = json.loads(str(saved["about"]))
+        for kind, variables in (("model", model_variables), ("optimizer", optimizer_variables)):
+            # Shapes, not names: Keras numbers layer names per process (dense_1, dense_2, ...).
+            shapes = [tuple(v.shape) for v in variables]
+            count = len(about[f"{kind}_variables"])
+            saved_shapes = [saved[f"{kind}/{i}"].shape for i in range(count)]
+            if saved_shapes != shapes:
+                raise ValueError(
+                    f"{path} was saved from another {kind}: variable shapes {saved_shapes}, "
+                    f"this {kind} has {shapes}"
+                )
+            for i, variable in enumerate(variables):
+                variable.assign(saved[f"{kind}/{i}"])
+        best = None
+        if about["best_weights"]:
+            best = [saved[f"best/{i}"] for i in range(len(model_variables))]
+    return Progress(history=about["history"], best_weights=best)
+
+
+def check_room(backup: Path, *, models: int) -> None:
+    """Refuse to train without room for the next backup beside `backup` and for `models`
+    saved models (each about a backup's size: weights and optimizer)."""
+    size = backup.stat().st_size
+    needed, free = size * (1 + models), shutil.disk_usage(backup.parent).free
+    if free < needed:
+        raise atomic_files.WriteError(
+            f"no room to train in {backup.parent}: its backups and model need "
+            f"{needed / 2**20:.1f} MiB, {free / 2**20:.1f} MiB are free"
+        )
+
+
+class RunBackup(keras.callbacks.Callback):
+    """After each epoch: history, the best model and early stopping, then the backup.
+
+    Everything it decides comes from the history, which the backup keeps, so a resumed
+    run keeps the best model and stops early exactly as the uninterrupted run would.
+    Put it last among fit's callbacks: it records the logs the others have added to.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        progress: Progress,
+        *,
+        best_model_path: Path | None = None,
+        patience: int | None = None,
+    ) -> None:
+        super().__init__()
+        self.path = path
+        self.progress = progress
+        self.best_model_path = best_model_path
+        self.patience = patience
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        for name, value in (logs or {}).items():
+            self.progress.history.setdefault(name, []).append(float(value))
+        best = self.progress.best_epoch()
+        if best == epoch:
+            if self.best_model_path is not None:
+                with atomic_files.replacing(self.best_model_path) as temporary:
+                    self.model.save(temporary)
+            if self.patience is not None:
+                self.progress.best_weights = [np.array(v) for v in self.model.variables]
+        if self.progress.stopped_early(self.patience):
+            self.model.stop_training = True
+        save_backup(self.path, self.model, self.progress)
+
+    def restore_best_weights(self) -> None:
+        """Give the model the best epoch's weights, if early stopping kept them."""
+        best = self.progress.best_weights
+        if best is not None:
+            for variable, value in zip(self.model.variables, best, strict=True):
+                variable.assign(value)
