@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.covering import covering_set
+from tests.covering import covering_set, process_suites
 from tests.helpers import (
     Hung,
     all_combinations,
@@ -89,19 +89,19 @@ class SuiteRunner:
         self.started: float | None = None
         self.finished = 0.0
 
-    def submit(self, key: str, project: Path) -> None:
+    def submit(self, key: str, project: Path, *, processes: bool) -> None:
         if key not in self.futures:
             self.started = self.started or time.perf_counter()
-            self.futures[key] = self.pool.submit(self._run, key, project)
+            self.futures[key] = self.pool.submit(self._run, key, project, processes)
 
     def result(self, key: str) -> SuiteResult:
         """The suite's result; raises Hung (a test failure with its output) if it hung."""
         return self.futures[key].result()
 
-    def _run(self, key: str, project: Path) -> SuiteResult:
+    def _run(self, key: str, project: Path, processes: bool) -> SuiteResult:
         start = time.perf_counter()
         try:
-            done = run_rendered_suite(project)
+            done = run_rendered_suite(project, processes=processes)
         except Hung as hung:
             self.results[key] = SuiteResult(
                 None, hung.stdout, hung.stderr, time.perf_counter() - start
@@ -147,9 +147,10 @@ def covering_projects(
         projects[key] = Rendered(answers, render(root / key, **answers))
     runner = SuiteRunner(suite_jobs())
     request.config.stash[SUITE_RUNNER] = runner
+    with_processes = process_suites(covering_set())
     for key in _selected_covering_ids(request.session):
         if key in projects:
-            runner.submit(key, projects[key].path)
+            runner.submit(key, projects[key].path, processes=key in with_processes)
     try:
         yield projects, runner
     finally:

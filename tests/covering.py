@@ -29,6 +29,7 @@ from tests.helpers import (
     COUNT_EDGES,
     IMAGE_SIZES,
     SEQUENCE_SIZES,
+    answers_id,
     choice_questions,
     choice_values,
     drop_unasked,
@@ -172,3 +173,20 @@ def uncovered_pairs(answer_sets: Iterable[Mapping[str, Any]]) -> set[Pair]:
     for answers in answer_sets:
         covered |= pairs_of(answers)
     return required_pairs() - covered
+
+
+def process_suites(answer_sets: Iterable[Mapping[str, Any]]) -> list[str]:
+    """The projects whose suites also run the tests marked `processes` (train started in
+    processes of its own, killed and resumed: about two minutes a suite); the others
+    deselect them. One per data type, with augmentation where one has it, each with a label
+    format the others do not have: those tests run train as a whole, and what the other
+    answers change in it (loader, head) the in-process tests check in every suite."""
+    chosen: dict[str, Mapping[str, Any]] = {}
+    ordered = sorted(answer_sets, key=lambda answers: not answers.get("augmentation"))
+    for answers in ordered:
+        formats = {other["label_format"] for other in chosen.values()}
+        if answers["data_type"] not in chosen and answers["label_format"] not in formats:
+            chosen[answers["data_type"]] = answers
+    for answers in ordered:  # a data type whose projects all share one label format
+        chosen.setdefault(answers["data_type"], answers)
+    return [answers_id(answers) for answers in chosen.values()]

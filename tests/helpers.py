@@ -338,12 +338,14 @@ def rendered_suite_env(project: Path) -> dict[str, str]:
 
 
 def run_rendered_suite(
-    project: Path, timeout: float = SUITE_HANG_SECONDS
+    project: Path, timeout: float = SUITE_HANG_SECONDS, *, processes: bool = True
 ) -> subprocess.CompletedProcess[str]:
     """The rendered project's own pytest suite, with this interpreter and no install; killed
-    (with its process group) and Hung raised past `timeout`."""
+    (with its process group) and Hung raised past `timeout`. `processes=False` deselects
+    the tests marked `processes` (covering.process_suites says where they run)."""
+    select = [] if processes else ["-m", "not processes"]
     return run_bounded(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *select],
         timeout=timeout,
         cwd=project,
         env=rendered_suite_env(project),

@@ -90,6 +90,13 @@ def test_covering_set_is_valid_small_and_deterministic() -> None:
     assert covering.covering_set() == COVERING_SET
 
 
+def test_each_data_type_kills_and_resumes_train_in_one_suite() -> None:
+    chosen = [x for x in COVERING_SET if answers_id(x) in covering.process_suites(COVERING_SET)]
+    assert sorted(x["data_type"] for x in chosen) == sorted(choice_values("data_type"))
+    assert len({x["label_format"] for x in chosen}) == len(chosen)
+    assert all(x["augmentation"] for x in chosen)
+
+
 def test_the_pair_check_notices_missing_projects() -> None:
     assert covering.uncovered_pairs([]) == covering.required_pairs()
     # Every project is needed: without any one of them some pair goes uncovered.
