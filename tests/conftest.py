@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.covering import covering_set, process_suites
+from tests.covering import covering_set, resume_suites
 from tests.helpers import (
     Hung,
     all_combinations,
@@ -89,19 +89,19 @@ class SuiteRunner:
         self.started: float | None = None
         self.finished = 0.0
 
-    def submit(self, key: str, project: Path, *, processes: bool) -> None:
+    def submit(self, key: str, project: Path, *, resume: bool) -> None:
         if key not in self.futures:
             self.started = self.started or time.perf_counter()
-            self.futures[key] = self.pool.submit(self._run, key, project, processes)
+            self.futures[key] = self.pool.submit(self._run, key, project, resume)
 
     def result(self, key: str) -> SuiteResult:
         """The suite's result; raises Hung (a test failure with its output) if it hung."""
         return self.futures[key].result()
 
-    def _run(self, key: str, project: Path, processes: bool) -> SuiteResult:
+    def _run(self, key: str, project: Path, resume: bool) -> SuiteResult:
         start = time.perf_counter()
         try:
-            done = run_rendered_suite(project, processes=processes)
+            done = run_rendered_suite(project, resume=resume)
         except Hung as hung:
             self.results[key] = SuiteResult(
                 None, hung.stdout, hung.stderr, time.perf_counter() - start
@@ -147,10 +147,10 @@ def covering_projects(
         projects[key] = Rendered(answers, render(root / key, **answers))
     runner = SuiteRunner(suite_jobs())
     request.config.stash[SUITE_RUNNER] = runner
-    with_processes = process_suites(covering_set())
+    with_resume = resume_suites(covering_set())
     for key in _selected_covering_ids(request.session):
         if key in projects:
-            runner.submit(key, projects[key].path, processes=key in with_processes)
+            runner.submit(key, projects[key].path, resume=key in with_resume)
     try:
         yield projects, runner
     finally:

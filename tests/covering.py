@@ -175,10 +175,10 @@ def uncovered_pairs(answer_sets: Iterable[Mapping[str, Any]]) -> set[Pair]:
     return required_pairs() - covered
 
 
-def process_suites(answer_sets: Iterable[Mapping[str, Any]]) -> list[str]:
-    """The projects whose suites also run the tests marked `processes` (train started in
-    processes of its own, killed and resumed: about two minutes a suite); the others
-    deselect them. One per data type, with augmentation where one has it, each with a label
+def resume_suites(answer_sets: Iterable[Mapping[str, Any]]) -> list[str]:
+    """The projects whose suites also run the tests marked `resume` (whole train runs,
+    stopped and resumed, some killed in processes of their own: minutes a suite); the
+    others deselect them. One per data type, with augmentation where one has it, each with a label
     format the others do not have: those tests run train as a whole, and what the other
     answers change in it (loader, head) the in-process tests check in every suite."""
     chosen: dict[str, Mapping[str, Any]] = {}

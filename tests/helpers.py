@@ -338,12 +338,12 @@ def rendered_suite_env(project: Path) -> dict[str, str]:
 
 
 def run_rendered_suite(
-    project: Path, timeout: float = SUITE_HANG_SECONDS, *, processes: bool = True
+    project: Path, timeout: float = SUITE_HANG_SECONDS, *, resume: bool = True
 ) -> subprocess.CompletedProcess[str]:
     """The rendered project's own pytest suite, with this interpreter and no install; killed
-    (with its process group) and Hung raised past `timeout`. `processes=False` deselects
-    the tests marked `processes` (covering.process_suites says where they run)."""
-    select = [] if processes else ["-m", "not processes"]
+    (with its process group) and Hung raised past `timeout`. `resume=False` deselects the
+    tests marked `resume` (covering.resume_suites says where they run)."""
+    select = [] if resume else ["-m", "not resume"]
     return run_bounded(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *select],
         timeout=timeout,

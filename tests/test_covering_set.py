@@ -90,8 +90,8 @@ def test_covering_set_is_valid_small_and_deterministic() -> None:
     assert covering.covering_set() == COVERING_SET
 
 
-def test_each_data_type_kills_and_resumes_train_in_one_suite() -> None:
-    chosen = [x for x in COVERING_SET if answers_id(x) in covering.process_suites(COVERING_SET)]
+def test_each_data_type_stops_and_resumes_train_in_one_suite() -> None:
+    chosen = [x for x in COVERING_SET if answers_id(x) in covering.resume_suites(COVERING_SET)]
     assert sorted(x["data_type"] for x in chosen) == sorted(choice_values("data_type"))
     assert len({x["label_format"] for x in chosen}) == len(chosen)
     assert all(x["augmentation"] for x in chosen)
