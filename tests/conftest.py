@@ -199,18 +199,18 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     terminalreporter.section(f"rendered suites, slowest first ({runner.jobs} at a time)")
     for key, result in results:
         terminalreporter.write_line(f"{result.seconds:7.1f} s  {result.status:7}  {key}")
-    for module in shared_modules.SHARED_MODULES:
-        left_out = [key for key, modules in runner.ignored.items() if module in modules]
-        if left_out:
-            terminalreporter.write_line(
-                f"{module}: left out of {len(left_out)} suites, which have it as a suite "
-                "queued before them has it (tests/shared_modules.py)"
-            )
     total = sum(result.seconds for _, result in results)
     terminalreporter.write_line(f"{total:7.1f} s  summed over {len(results)} suites")
     if runner.started is not None:
         wall = runner.finished - runner.started
         terminalreporter.write_line(f"{wall:7.1f} s  wall clock, first start to last end")
+    for module in shared_modules.SHARED_MODULES:
+        left_out = [key for key, modules in runner.ignored.items() if module in modules]
+        if left_out:
+            terminalreporter.write_line(
+                f"{module} left out of {len(left_out)} suites: the same code as in a suite "
+                "that ran it (tests/shared_modules.py)"
+            )
 
 
 @pytest.fixture(scope="module")
