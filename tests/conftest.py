@@ -133,6 +133,17 @@ class SuiteRunner:
 SUITE_RUNNER = pytest.StashKey[SuiteRunner]()
 
 
+def _is_covering_suite_test(item: pytest.Item) -> bool:
+    callspec = getattr(item, "callspec", None)
+    return callspec is not None and "covering_answers" in callspec.params
+
+
+def pytest_collection_modifyitems(session: pytest.Session, items: list[pytest.Item]) -> None:
+    """The tests that wait for the covering suites go last: the suites start before the
+    first test and run in the background, while every other test runs."""
+    items[:] = sorted(items, key=_is_covering_suite_test)  # stable: the order otherwise
+
+
 def _selected_covering_ids(session: pytest.Session) -> list[str]:
     ids = []
     for item in session.items:
