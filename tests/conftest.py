@@ -1,7 +1,9 @@
 """Session fixtures: every project is rendered once per test session, and the rendered
 projects' own suites run in a pool, KST_SUITE_JOBS at a time: default 2 on a machine with
-2 cores or more. Measured on 2 cores: the 16 suites took 369 s one at a time, 170-275 s
-two at a time (each suite is mostly one busy thread: TensorFlow's import, small models).
+2 cores or more (each suite is mostly one busy thread: TensorFlow's import, small models).
+The pool starts before the session's first test, so the suites run while the other tests
+run here (_start_covering_suites); a test module that is the same in several projects runs
+in one of them (tests/shared_modules.py).
 Their durations are reported at the end of the run, slowest first (pytest_terminal_summary),
 never asserted: only a hang fails them (helpers.SUITE_HANG_SECONDS)."""
 
@@ -17,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from tests import shared_modules
 from tests.covering import covering_set, resume_suites
 from tests.helpers import (
     Hung,
@@ -25,6 +28,7 @@ from tests.helpers import (
     kill_running,
     render,
     render_all,
+    render_many,
     render_processes,
     run_rendered_suite,
 )
@@ -88,10 +92,17 @@ class SuiteRunner:
         self.results: dict[str, SuiteResult] = {}
         self.started: float | None = None
         self.finished = 0.0
+        # The shared test modules each suite leaves out (tests/shared_modules.py), by key.
+        self.ignored: dict[str, list[str]] = {}
 
-    def submit(self, key: str, project: Path, *, resume: bool) -> None:
+    def submit(
+        self, key: str, project: Path, ignore: list[str] | None = None, *, resume: bool = True
+    ) -> None:
+        """Queue the suite of `project`, less the test modules in `ignore` (and the tests
+        marked `resume` unless `resume`)."""
         if key not in self.futures:
             self.started = self.started or time.perf_counter()
+            self.ignored[key] = list(ignore or [])
             self.futures[key] = self.pool.submit(self._run, key, project, resume)
 
     def result(self, key: str) -> SuiteResult:
@@ -101,7 +112,7 @@ class SuiteRunner:
     def _run(self, key: str, project: Path, resume: bool) -> SuiteResult:
         start = time.perf_counter()
         try:
-            done = run_rendered_suite(project, resume=resume)
+            done = run_rendered_suite(project, ignore=self.ignored[key], resume=resume)
         except Hung as hung:
             self.results[key] = SuiteResult(
                 None, hung.stdout, hung.stderr, time.perf_counter() - start
@@ -125,6 +136,17 @@ class SuiteRunner:
 SUITE_RUNNER = pytest.StashKey[SuiteRunner]()
 
 
+def _is_covering_suite_test(item: pytest.Item) -> bool:
+    callspec = getattr(item, "callspec", None)
+    return callspec is not None and "covering_answers" in callspec.params
+
+
+def pytest_collection_modifyitems(session: pytest.Session, items: list[pytest.Item]) -> None:
+    """The tests that wait for the covering suites go last: the suites start before the
+    first test and run in the background, while every other test runs."""
+    items[:] = sorted(items, key=_is_covering_suite_test)  # stable: the order otherwise
+
+
 def _selected_covering_ids(session: pytest.Session) -> list[str]:
     ids = []
     for item in session.items:
@@ -134,27 +156,53 @@ def _selected_covering_ids(session: pytest.Session) -> list[str]:
     return ids
 
 
+# Suites queued first, the longest first, so that the last to end is a short one: the rendered
+# suites took 170-225 s for sequences, 70-210 s for images and 45-85 s for arrays, two at a time.
+DATA_TYPE_ORDER = ("sequences", "images", "array")
+
+
+def queue_order(projects: dict[str, Rendered], keys: list[str]) -> list[str]:
+    def rank(key: str) -> int:
+        data_type = projects[key].answers.get("data_type")
+        return DATA_TYPE_ORDER.index(data_type) if data_type in DATA_TYPE_ORDER else -1
+
+    return sorted(keys, key=rank)  # stable: the covering set's order within a data type
+
+
 @pytest.fixture(scope="session")
 def covering_projects(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[dict[str, Rendered], SuiteRunner]]:
     """The covering set, rendered; the suites of the projects this session selected are
-    started at once (in the pool) and each test waits for its own."""
+    started at once (in the pool, the longest first) and each test waits for its own. A
+    test module that is the same in several of the selected projects (same code, same
+    imports: tests/shared_modules.py) runs in the first of them only."""
     root = tmp_path_factory.mktemp("covering")
-    projects = {}
-    for answers in covering_set():
-        key = answers_id(answers)
-        projects[key] = Rendered(answers, render(root / key, **answers))
+    answer_sets = {answers_id(answers): answers for answers in covering_set()}
+    render_many([(root / key, answers) for key, answers in answer_sets.items()])
+    projects = {key: Rendered(answers, root / key) for key, answers in answer_sets.items()}
     runner = SuiteRunner(suite_jobs())
     request.config.stash[SUITE_RUNNER] = runner
-    with_resume = resume_suites(covering_set())
-    for key in _selected_covering_ids(request.session):
-        if key in projects:
-            runner.submit(key, projects[key].path, resume=key in with_resume)
+    selected = queue_order(
+        projects, [key for key in _selected_covering_ids(request.session) if key in projects]
+    )
+    left_out = shared_modules.plan({key: projects[key].path for key in selected})
+    with_resume = resume_suites(list(answer_sets.values()))
+    for key in selected:
+        runner.submit(key, projects[key].path, left_out[key], resume=key in with_resume)
     try:
         yield projects, runner
     finally:
         runner.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _start_covering_suites(request: pytest.FixtureRequest) -> None:
+    """Start the selected covering suites before the session's first test: they are the
+    longest part of a run, and run in the background (KST_SUITE_JOBS at a time) while the
+    other tests run here."""
+    if _selected_covering_ids(request.session):
+        request.getfixturevalue("covering_projects")
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
@@ -171,6 +219,13 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     if runner.started is not None:
         wall = runner.finished - runner.started
         terminalreporter.write_line(f"{wall:7.1f} s  wall clock, first start to last end")
+    for module in shared_modules.SHARED_MODULES:
+        left_out = [key for key, modules in runner.ignored.items() if module in modules]
+        if left_out:
+            terminalreporter.write_line(
+                f"{module} left out of {len(left_out)} suites: the same code as in a suite "
+                "that ran it (tests/shared_modules.py)"
+            )
 
 
 @pytest.fixture(scope="module")

@@ -66,8 +66,14 @@ def _edge_pairs(answers: Mapping[str, Any]) -> set[Pair]:
     return pairs
 
 
+@cache
+def _factor_names() -> frozenset[str]:
+    return frozenset(factors())
+
+
 def _factor_pairs(answers: Mapping[str, Any]) -> set[Pair]:
-    items = [(name, value) for name, value in answers.items() if name in factors()]
+    names = _factor_names()
+    items = [(name, value) for name, value in answers.items() if name in names]
     return {frozenset({x, y}) for x, y in itertools.combinations(items, 2)}
 
 
@@ -117,8 +123,14 @@ def pairs_of(answers: Mapping[str, Any]) -> set[Pair]:
 
 
 @cache
+def _candidate_pairs() -> tuple[tuple[tuple[tuple[str, Any], ...], frozenset[Pair]], ...]:
+    """Each candidate with the required pairs it covers."""
+    return tuple((items, frozenset(pairs_of(_expand(dict(items))))) for items in candidates())
+
+
+@cache
 def _required_pairs() -> frozenset[Pair]:
-    return frozenset(pair for items in candidates() for pair in pairs_of(_expand(dict(items))))
+    return frozenset(pair for _, pairs in _candidate_pairs() for pair in pairs)
 
 
 def required_pairs() -> set[Pair]:
@@ -143,7 +155,7 @@ def _weights() -> dict[Pair, int]:
 def _covering_set() -> tuple[tuple[tuple[str, Any], ...], ...]:
     weights = _weights()
     uncovered = required_pairs()
-    pool = [(items, pairs_of(_expand(dict(items)))) for items in candidates()]
+    pool = _candidate_pairs()
     chosen = []
     while uncovered:
         best, best_gain = None, 0

@@ -139,7 +139,8 @@ def test_a_hung_suite_is_killed_with_its_process_group(monkeypatch: pytest.Monke
     assert "child " in str(raised.value)
     child = int(raised.value.stdout.split()[1])
     assert ends_soon(child)
-    assert not helpers._RUNNING
+    # Forgotten as running (the covering suites may be running beside it, in the set too).
+    assert not [process for process in list(helpers._RUNNING) if HANGING in process.args]
 
 
 @pytest.mark.slow

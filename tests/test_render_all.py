@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import re
+import subprocess
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from tests.helpers import (
     choice_values,
     copier_config,
     read_answers,
+    render,
     run_ruff,
     type_folder,
 )
@@ -50,6 +52,41 @@ def test_every_combination_is_rendered(all_rendered: dict[str, Rendered]) -> Non
 
 def rendered_files(project: Path) -> list[Path]:
     return sorted(p for p in project.rglob("*") if p.is_file() and ".git" not in p.parts)
+
+
+def tree(project: Path) -> dict[str, tuple[int, bytes | None]]:
+    """Every file and folder of a project: its mode, and a file's bytes."""
+    return {
+        str(path.relative_to(project)): (
+            path.stat().st_mode,
+            path.read_bytes() if path.is_file() else None,
+        )
+        for path in sorted(project.rglob("*"))
+    }
+
+
+def test_batch_renders_like_run_copy(all_rendered: dict[str, Rendered], tmp_path: Path) -> None:
+    """all_rendered comes from helpers.render_many (copier's Worker with the per-project
+    overheads shared, helpers.BatchRenderer); a sample of it, one project in 64 and the
+    last, must be byte for byte what copier.run_copy (helpers.render) renders."""
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain"], cwd=REPO_ROOT, capture_output=True, text=True,
+        check=True, timeout=60,
+    ).stdout.strip()  # fmt: skip
+    sample = COMBINATIONS[::64] + COMBINATIONS[-1:]
+    for answers in sample:
+        batch = all_rendered[answers_id(answers)].path
+        single = render(tmp_path / answers_id(answers), **answers)
+        batch_tree, single_tree = tree(batch), tree(single)
+        if dirty:
+            # Each clone commits the uncommitted changes anew, with its own hash in _commit.
+            for files in (batch_tree, single_tree):
+                mode, text = files[ANSWERS_FILE]
+                assert text is not None
+                files[ANSWERS_FILE] = (mode, re.sub(rb"(?m)^_commit: .*$", b"_commit:", text))
+        assert batch_tree.keys() == single_tree.keys(), answers_id(answers)
+        for name, entry in single_tree.items():
+            assert batch_tree[name] == entry, f"{answers_id(answers)}: {name} differs"
 
 
 @pytest.fixture
