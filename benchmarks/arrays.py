@@ -20,6 +20,7 @@ from benchmarks.common import (
     Row,
     Target,
     emit,
+    epoch_callbacks,
     fit_speed,
     median,
     one_pass,
@@ -95,6 +96,7 @@ def main() -> None:
             keras.utils.set_random_seed(0)
             model = model_module.build_model((FEATURES,))
             loader = make_loader()
+            callbacks = [*epoch_callbacks(loader), *callbacks]
             return model.fit(loader, epochs=epochs, verbose=0, callbacks=callbacks, **fit_options)
 
         return fit

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import importlib
 import json
 import os
 import resource
@@ -234,3 +235,13 @@ def emit(result: Result) -> None:
 
 def ratio(numerator: float, denominator: float) -> float:
     return numerator / denominator if denominator else float("inf")
+
+
+def epoch_callbacks(loader: Any) -> list[Any]:
+    """What train.py gives fit besides its own callbacks: for a rendered loader, its
+    TrainerEpoch (the loader's epoch from fit, else every epoch repeats epoch 0's order);
+    nothing for the other pipelines."""
+    if not hasattr(loader, "set_epoch"):
+        return []
+    package = type(loader).__module__.rsplit(".", 1)[0]
+    return [importlib.import_module(f"{package}.batch_loader").TrainerEpoch(loader)]

@@ -25,6 +25,7 @@ from benchmarks.common import (
     Row,
     Target,
     emit,
+    epoch_callbacks,
     median,
     parse_args,
     rss_mib,
@@ -163,7 +164,7 @@ def measure(args: Any, pipeline: str, path: Path, rows: int) -> dict[str, float]
             loader = TutorialSequence(inputs, y, BATCH_SIZE)
         construction = rows / (time.perf_counter() - start)
         start = time.perf_counter()
-        model.fit(loader, epochs=1, verbose=0)
+        model.fit(loader, epochs=1, verbose=0, callbacks=epoch_callbacks(loader))
         speed = rows / (time.perf_counter() - start)
     return {
         "speed": speed,

@@ -24,6 +24,7 @@ from benchmarks.common import (
     Row,
     Target,
     emit,
+    epoch_callbacks,
     fit_speed,
     median,
     one_pass,
@@ -125,12 +126,11 @@ def main() -> None:
         loader = token_sequence(True)()
         xs: list[np.ndarray] = []
         ys: list[np.ndarray] = []
-        loader.on_epoch_end()  # as Keras does before the first epoch
-        for _ in range(epochs):
+        for epoch in range(epochs):
+            loader.set_epoch(epoch)  # as TrainerEpoch does in fit
             for x, y in batches(loader):
                 xs.append(x)
                 ys.append(y)
-            loader.on_epoch_end()
         rows = tf.RaggedTensor.from_row_lengths(
             np.concatenate([x.ravel() for x in xs]), [x.shape[1] for x in xs for _ in x]
         )
@@ -148,7 +148,9 @@ def main() -> None:
             # shuffle=False unless given, as in train.py: the Sequence shuffles its samples
             # itself, and tf.data in the pipeline (Keras ignores it for a dataset anyway).
             options = {"shuffle": False, **fit_options}
-            history = model.fit(make(), epochs=epochs, verbose=0, callbacks=callbacks, **options)
+            loader = make()
+            callbacks = [*epoch_callbacks(loader), *callbacks]
+            history = model.fit(loader, epochs=epochs, verbose=0, callbacks=callbacks, **options)
             accuracy[name] = history.history["accuracy"][-1]
 
         return fit
@@ -295,23 +297,20 @@ def sequence_length(x: Any, y: Any) -> Any:
 
 def batch_shapes(loader: Any, epochs: int) -> list[tuple[int, int]]:
     """(rows, padded length) of every batch over `epochs` passes, as fit reads them: a
-    Sequence's epoch counter moves once before the first pass, as in Keras; a tf.data
-    dataset reshuffles on every pass."""
+    rendered Sequence is given each epoch as TrainerEpoch does; a tf.data dataset
+    reshuffles on every pass."""
     shapes: list[tuple[int, int]] = []
-    is_sequence = hasattr(loader, "on_epoch_end")
-    if is_sequence:
-        loader.on_epoch_end()
-    for _ in range(epochs):
+    for epoch in range(epochs):
+        if hasattr(loader, "set_epoch"):
+            loader.set_epoch(epoch)
         shapes += [(int(x.shape[0]), int(x.shape[1])) for x, *_ in batches(loader)]
-        if is_sequence:
-            loader.on_epoch_end()
     return shapes
 
 
 def check_fraction(loader: Any, measured: float, epochs: int, name: str) -> None:
     """The loader's own padding_fraction must agree with the batches it produced."""
     # Pooled over the epochs as `measured` is: every epoch holds the same real tokens.
-    slots_per_token = [1 / (1 - loader.padding_fraction(e)) for e in range(1, epochs + 1)]
+    slots_per_token = [1 / (1 - loader.padding_fraction(e)) for e in range(epochs)]
     own = 1 - epochs / sum(slots_per_token)
     if not math.isclose(own, measured, abs_tol=1e-9):
         raise RuntimeError(f"{name}: padding_fraction() says {own:.4f}, batches {measured:.4f}")
