@@ -63,8 +63,8 @@ def loader_error(error: BaseException) -> DataError | None:
 def loader_errors() -> Iterator[None]:
     """Re-raise a loader's DataError out of whatever the backend wrapped it in.
 
-        with loader_errors():
-            model.fit(loader, ...)
+    with loader_errors():
+        model.fit(loader, ...)
     """
     try:
         yield

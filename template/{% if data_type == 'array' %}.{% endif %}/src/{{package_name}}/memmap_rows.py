@@ -10,7 +10,13 @@ from typing import Any
 
 import numpy as np
 
+from .data_errors import DataError
+
 CHUNK_BYTES = 64 * 1024 * 1024
+
+
+class ShortFileError(DataError, OSError):
+    """A memmap's file is shorter than the array read from it: truncated or replaced since."""
 
 
 def row_chunks(array: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
@@ -76,7 +82,7 @@ class FileRows:
             target = buffer[position * size : (position + 1) * size]
             read = os.preadv(self._fd, [target], self.offset + row * self.row_stride)
             if read != size:
-                raise OSError(
+                raise ShortFileError(
                     f"{self.path} ended at row {row}: it is shorter than the array read from it "
                     "(was the file truncated or replaced?)"
                 )
@@ -93,7 +99,7 @@ class FileRows:
         while done < len(buffer):  # a large read may return in parts
             read = os.preadv(self._fd, [buffer[done:]], first + done)
             if read == 0:
-                raise OSError(
+                raise ShortFileError(
                     f"{self.path} ended before row {stop - 1}: it is shorter than the array "
                     "read from it (was the file truncated or replaced?)"
                 )

@@ -11,31 +11,32 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
+from .data_errors import DataError
 from .settings import MAX_LENGTH, VOCAB_SIZE
 
 PAD_ID = 0
 
 
 def check_tokens(tokens: ArrayLike, where: str) -> np.ndarray:
-    """`tokens` as an int32 array, or ValueError naming `where` (a sample, a file line).
+    """`tokens` as an int32 array, or DataError naming `where` (a sample, a file line).
 
     Empty sequences are refused: a row of padding only has nothing to learn from and
     breaks masked recurrent layers (cuDNN rejects all-masked rows).
     """
     array = np.asarray(tokens)
     if array.ndim != 1:
-        raise ValueError(f"{where}: a sequence must be 1-D token ids, got shape {array.shape}")
+        raise DataError(f"{where}: a sequence must be 1-D token ids, got shape {array.shape}")
     if len(array) == 0:
-        raise ValueError(f"{where}: the sequence is empty; every sequence needs a token")
+        raise DataError(f"{where}: the sequence is empty; every sequence needs a token")
     if not np.issubdtype(array.dtype, np.integer):
-        raise ValueError(
+        raise DataError(
             f"{where}: token ids must be integers, got dtype {array.dtype}; "
             "convert whole numbers with .astype(int)"
         )
     bad = (array < 1) | (array >= VOCAB_SIZE)
     if bad.any():
         position = int(np.argmax(bad))
-        raise ValueError(
+        raise DataError(
             f"{where}: token ids must lie in [1, {VOCAB_SIZE}) (0 is padding): "
             f"{int(bad.sum())} do not, the first at position {position} with id {array[position]}"
         )
@@ -43,9 +44,9 @@ def check_tokens(tokens: ArrayLike, where: str) -> np.ndarray:
 
 
 def check_token_sequences(inputs: Sequence[ArrayLike]) -> list[np.ndarray]:
-    """Every sequence checked (ValueError naming the first bad sample) and as int32."""
+    """Every sequence checked (DataError naming the first bad sample) and as int32."""
     if isinstance(inputs, np.ndarray) and inputs.dtype != object:
-        raise ValueError(
+        raise DataError(
             f"inputs must be a list of 1-D token id arrays, got one array of shape "
             f"{inputs.shape}; pass list(inputs) if its rows are the sequences"
         )
