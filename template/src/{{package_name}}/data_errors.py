@@ -13,6 +13,7 @@ original's class name and message); `loader_error` finds the DataError again.
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +26,15 @@ class DataError(ValueError):
 def in_file(path: Path | str, error: Exception) -> DataError:
     """`error` as a DataError whose message starts with `path`."""
     return DataError(f"{path}: {error}")
+
+
+def not_a_file(path: Path) -> str:
+    """Why `path`, which should be a file, is not one: for a message that names it."""
+    if path.is_symlink() and not path.exists():
+        return f"{path} is a broken symbolic link (to {os.readlink(path)})"
+    if path.is_dir():
+        return f"{path} is a folder, not a file"
+    return f"{path} does not exist"
 
 
 def _data_error_types() -> dict[str, type[DataError]]:
