@@ -1,6 +1,7 @@
 """Image files: the rendered ImageSequence (1 and 2 thread workers, and with its decoded-image
 cache) against keras.utils.image_dataset_from_directory and a hand-written tf.data pipeline,
-all training the rendered model on the same folder of JPEG and PNG files of mixed sizes.
+all training the rendered model on the same folder of JPEG and PNG files of mixed sizes; and
+what the Sequence's check of every file at construction costs against decoding them once.
 
 The data: IMAGES files in class folders class_0 ... class_9, half JPEG, half PNG, each side
 between MIN_SIDE and MAX_SIDE pixels, smooth colour gradients plus noise (so neither format
@@ -48,6 +49,9 @@ NOISE = 12.0
 # The first, then a median of three: the second epoch of a tf.data pipeline retraces the
 # training step (about a second, measured), which a median of two would average in.
 EPOCHS, QUICK_EPOCHS = 4, 2
+# The check at construction (header and end of every file) against one decoded pass: a small
+# part of it, or a run of many epochs would not notice it but one of few would.
+CHECK_SHARE = 0.1
 # The cached Sequence's budget: room for every image of the full set (2,400 x 12 KiB = 28 MiB).
 CACHE_MB = 64
 # Bump when the generated files change, so an old folder is rewritten.
@@ -152,14 +156,21 @@ def main() -> None:
     speeds: dict[str, list[FitSpeed]] = {name: [] for name in pipelines}
     alone: dict[str, list[float]] = {name: [] for name in pipelines if name != PREBUILT}
     fill: list[float] = []
+    # Seconds: constructing a Sequence (which checks every file), and one pass decoding them.
+    check: list[float] = []
+    decode: list[float] = []
     for repeat in range(args.repeats):
         print(f"images: repetition {repeat + 1} of {args.repeats}", flush=True)
         for name, (make, _) in pipelines.items():
             speeds[name].append(fit_speed(fit_on(make), count))
             s = speeds[name][-1]
             print(f"  {name}: first {s.first:,.0f}, later {s.later:,.0f} images/s", flush=True)
-        alone[SEQUENCE_1].append(count / time_call(lambda: one_pass(sequence(1))))
-        alone[SEQUENCE_2].append(count / time_call(lambda: one_pass(sequence(2), threads=2)))
+        check.append(time_call(lambda: sequence(1)))
+        # Built before the clock starts: a pass is the loader's reading, not its check.
+        serial, threaded = sequence(1), sequence(2)
+        decode.append(time_call(lambda: one_pass(serial)))
+        alone[SEQUENCE_1].append(count / decode[-1])
+        alone[SEQUENCE_2].append(count / time_call(lambda: one_pass(threaded, threads=2)))
         alone[FROM_DIRECTORY].append(count / time_iteration(from_directory()))
         alone[TF_DATA].append(count / time_iteration(tf_data()))
         filling, full = cache_passes(sequence(2, CACHE_MB))
@@ -205,6 +216,12 @@ def main() -> None:
             ratio(later[SEQUENCE_CACHED], later[FROM_DIRECTORY]),
             1.5,
         ),
+        Target(
+            "Sequence's check at construction / one decoded pass (workers=1)",
+            ratio(median(check), median(decode)),
+            CHECK_SHARE,
+            "<=",
+        ),
     ]
     image_bytes = height * width * channels
     result.notes = [
@@ -212,6 +229,11 @@ def main() -> None:
         f"uint8): {count * image_bytes / 2**20:.1f} MiB for all {count:,}; its first pass "
         f"(filling it, no model) ran at {median(fill):,.0f} images/s.",
         f"Files: {describe_files(root)}.",
+        f"The Sequence's check at construction (every file opened, its header parsed and its end "
+        f"read; nothing decoded) took {median(check):.2f} s: "
+        f"{median(check) * 10_000 / count:.2f} s per 10,000 images, "
+        f"{ratio(median(check), median(decode)):.1%} of one pass decoding them (workers=1, "
+        f"{median(decode) * 10_000 / count:.1f} s per 10,000); files in the page cache.",
         f"The model's own speed (a loader that costs nothing) is {later[PREBUILT]:,.0f} "
         "images/s in later epochs: no loader can be more than "
         f"{ratio(later[PREBUILT], later[FROM_DIRECTORY]):.2f} times "

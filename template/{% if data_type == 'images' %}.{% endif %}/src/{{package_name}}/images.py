@@ -1,4 +1,6 @@
-"""Image files to arrays: paths checked at construction, files decoded and resized on load.
+"""Image files to arrays: files decoded and resized on load, and what is wrong with a bad one.
+
+image_checks.py checks every file before training, with the functions here.
 
 Pillow does the pixel work in C and releases the GIL while it decodes, converts and
 resizes, so Keras thread workers (`workers=2`) really decode two batches at once. It
@@ -9,12 +11,15 @@ about 100 x 100 pixels) that part dominates and threads gain little; process wor
 
 from __future__ import annotations
 
+import contextlib
 import os
+import stat
 from collections.abc import Sequence
 
 import numpy as np
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
+from .data_errors import DataError
 from .settings import COLOR_MODE, IMAGE_HEIGHT, IMAGE_WIDTH
 
 # Every image is resized to this shape.
@@ -35,23 +40,24 @@ RESAMPLE = Image.Resampling.BILINEAR
 # when that leaves at least this many times the target size for the antialiased resize.
 REDUCING_GAP = 2.0
 _DRAFT_SIZE = (round(IMAGE_WIDTH * REDUCING_GAP), round(IMAGE_HEIGHT * REDUCING_GAP))
-# How many missing files a construction error names before it only counts them.
-NAMED_MISSING = 5
+# How many bad files an error message names before it only counts the rest.
+NAMED = 5
 
 _SIXTEEN_BIT = frozenset({"I", "I;16", "I;16L", "I;16B", "I;16N"})
 _ALPHA = frozenset({"RGBA", "RGBa", "LA", "La", "PA"})
 
 
-class MissingImagesError(FileNotFoundError, ValueError):
-    """Some input paths name no file: raised at construction, before any training.
+class MissingImagesError(FileNotFoundError, DataError):
+    """Some input paths name no regular file: raised at construction, before any training.
 
-    Both a FileNotFoundError (what Python raises for a missing file) and a ValueError
-    (what the loader raises for every other bad input), so either `except` catches it.
+    Both a FileNotFoundError (what Python raises for a missing file) and a DataError (a
+    ValueError, what the loader raises for every other bad input), so either `except`
+    catches it.
     """
 
 
-class UnreadableImageError(ValueError):
-    """A file exists but Pillow cannot decode it; the message names the file."""
+class UnreadableImageError(DataError):
+    """A file exists but cannot be read or decoded as an image; the message names the file."""
 
 
 def image_paths(inputs: Sequence[str | os.PathLike[str]]) -> tuple[str, ...]:
@@ -73,20 +79,34 @@ def image_paths(inputs: Sequence[str | os.PathLike[str]]) -> tuple[str, ...]:
     return tuple(paths)
 
 
-def check_image_files(paths: Sequence[str | os.PathLike[str]]) -> None:
-    """Raise MissingImagesError if any of `paths` names no regular file.
+def file_problem(path: str | os.PathLike[str]) -> str | None:
+    """Why `path` is not a regular file (a missing file, a broken link, a folder), or None."""
+    try:
+        status = os.stat(path)
+    except FileNotFoundError:
+        if os.path.islink(path):
+            with contextlib.suppress(OSError):
+                return f"a broken symbolic link (to {os.readlink(path)}, which does not exist)"
+        return "no such file"
+    except OSError as error:  # a folder on the way that cannot be searched, a link loop
+        return f"cannot be looked up: {error.strerror or error}"
+    except ValueError:  # what the system refuses to look up at all
+        return "not a path: it holds a NUL character"
+    if stat.S_ISDIR(status.st_mode):
+        return "a folder, not a file"
+    if not stat.S_ISREG(status.st_mode):
+        return "not a regular file"
+    return None
 
-    The error names the first NAMED_MISSING missing paths and counts all of them, so one
-    run reports every missing file instead of failing on them one at a time, mid-epoch.
+
+def problem_list(problems: Sequence[tuple[object, str]], summary: str) -> str:
+    """One line: `where: problem` for the first NAMED problems, how many more, then `summary`.
+
+    It starts with the first file named, as every message about bad input does.
     """
-    missing = [os.fspath(path) for path in paths if not os.path.isfile(path)]
-    if missing:
-        shown = ", ".join(repr(path) for path in missing[:NAMED_MISSING])
-        first = f" (the first {NAMED_MISSING})" if len(missing) > NAMED_MISSING else ""
-        raise MissingImagesError(
-            f"{len(missing)} of {len(paths)} image files do not exist or are not files{first}: "
-            f"{shown}"
-        )
+    named = "; ".join(f"{where}: {problem}" for where, problem in problems[:NAMED])
+    more = f"; and {len(problems) - NAMED:,} more" if len(problems) > NAMED else ""
+    return f"{named}{more} ({summary})"
 
 
 def load_image(path: str | os.PathLike[str]) -> np.ndarray:
@@ -98,22 +118,43 @@ def load_image(path: str | os.PathLike[str]) -> np.ndarray:
     applied, as in keras.utils.load_img. Raises UnreadableImageError naming `path`.
     """
     try:
-        with Image.open(path) as file:
-            # A no-op unless JPEG: then libjpeg decodes straight to PIL_MODE where it can,
-            # and at reduced scale when the target is much smaller than the file.
-            file.draft(PIL_MODE, _DRAFT_SIZE)
-            file.load()
-            image = _convert(file)
-            if image.size != (IMAGE_WIDTH, IMAGE_HEIGHT):
-                image = image.resize((IMAGE_WIDTH, IMAGE_HEIGHT), RESAMPLE)
-            pixels = np.asarray(image, dtype=np.uint8)
+        return decode_image(path)
     except Exception as error:
         # Pillow raises OSError, SyntaxError, ValueError, EOFError, ... for broken files;
-        # whichever it is, say which file, or a worker's traceback would not.
-        raise UnreadableImageError(
-            f"cannot read image file {os.fspath(path)!r}: {type(error).__name__}: {error}"
-        ) from error
-    return pixels.reshape(IMAGE_SHAPE)
+        # whichever it is, say which file, in one line: a worker's error reaches train as
+        # its text alone (data_errors.loader_error).
+        raise UnreadableImageError(f"{os.fspath(path)}: {decode_problem(path, error)}") from error
+
+
+def decode_image(path: str | os.PathLike[str]) -> np.ndarray:
+    """load_image, raising Pillow's own error for a file it cannot decode."""
+    with Image.open(path) as file:
+        # A no-op unless JPEG: then libjpeg decodes straight to PIL_MODE where it can,
+        # and at reduced scale when the target is much smaller than the file.
+        file.draft(PIL_MODE, _DRAFT_SIZE)
+        file.load()
+        image = _convert(file)
+        if image.size != (IMAGE_WIDTH, IMAGE_HEIGHT):
+            image = image.resize((IMAGE_WIDTH, IMAGE_HEIGHT), RESAMPLE)
+        return np.asarray(image, dtype=np.uint8).reshape(IMAGE_SHAPE)
+
+
+def decode_problem(path: str | os.PathLike[str], error: Exception) -> str:
+    """What `error`, raised opening or decoding `path`, says is wrong with the file: one line."""
+    if isinstance(error, Image.DecompressionBombError):
+        return f"too large for Pillow: {error} Raise PIL.Image.MAX_IMAGE_PIXELS if it is genuine"
+    if isinstance(error, UnidentifiedImageError):
+        # Pillow's own message repeats the path.
+        with contextlib.suppress(OSError):
+            if os.path.getsize(path) == 0:
+                return "an empty file (0 bytes)"
+        return "not an image file that Pillow can identify"
+    if isinstance(error, OSError) and error.strerror:  # no such file, permission denied, ...
+        return f"cannot be read: {error.strerror}"
+    detail = " ".join(str(error).split())  # one line, whatever Pillow wrote
+    if not isinstance(error, OSError):
+        detail = f"{type(error).__name__}: {detail}"
+    return f"cannot be decoded: {detail}"
 
 
 def _convert(image: Image.Image) -> Image.Image:
