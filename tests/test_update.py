@@ -48,8 +48,8 @@ ANSWERS: dict[str, Any] = {"project_name": "lifecycle", "package_name": PACKAGE}
 
 # The user's edits and the template's 1.1.0 changes.
 USER_TOP_LINE = "# Experiment log: see notes/experiments.md\n"
-EPOCHS_1_0 = 'parser.add_argument("--epochs", type=int, default=10)'
-EPOCHS_1_1 = 'parser.add_argument("--epochs", type=int, default=20)'
+EPOCHS_1_0 = 'parser.add_argument("--epochs", type=positive_int, default=10)'
+EPOCHS_1_1 = 'parser.add_argument("--epochs", type=positive_int, default=20)'
 LEARNING_RATE_1_0 = "LEARNING_RATE = 3e-3"
 LEARNING_RATE_USER = "LEARNING_RATE = 1e-3"
 LEARNING_RATE_1_1 = "LEARNING_RATE = 1e-2"
