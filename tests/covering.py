@@ -9,8 +9,10 @@ fit, so placing them first (AETG-style) keeps the set near the least possible si
 
 * every pair of values of two different factors that copier asks together: the questions
   with choices and the bools of copier.yml (data_type, label_format, remainder,
-  augmentation, predict, tensorflow_build, and color_mode for images) and batch_size
-  over its edge values;
+  augmentation, predict, backend, and color_mode for images) and batch_size over its edge
+  values;
+* every value of each build question (tensorflow_build, jax_build, torch_build: they change
+  a dependency line, never code), once, not paired;
 * every label format with each edge value of its count (num_classes for sparse, onehot and
   multilabel; num_targets for regression), since the allowed counts depend on the format;
 * every colour mode with each edge image size (height, width), for images;
@@ -26,10 +28,12 @@ from typing import Any
 
 from tests.helpers import (
     BATCH_SIZES,
+    BUILD_QUESTIONS,
     COUNT_EDGES,
     IMAGE_SIZES,
     SEQUENCE_SIZES,
     answers_id,
+    applies,
     choice_questions,
     choice_values,
     drop_unasked,
@@ -44,7 +48,9 @@ SEQUENCE_SIZE = "sequence_size"
 
 def factors() -> dict[str, list[Any]]:
     """The factors whose values are paired with each other, in copier.yml order."""
-    result = {name: choice_values(name) for name in choice_questions()}
+    result = {
+        name: choice_values(name) for name in choice_questions() if name not in BUILD_QUESTIONS
+    }
     result["batch_size"] = list(BATCH_SIZES)
     return result
 
@@ -63,6 +69,8 @@ def _edge_pairs(answers: Mapping[str, Any]) -> set[Pair]:
         pairs.add(pair("color_mode", IMAGE_SIZE))
     if SEQUENCE_SIZE in answers:
         pairs.add(pair("data_type", SEQUENCE_SIZE))
+    # A build value alone: a "pair" of one element.
+    pairs.update(frozenset({(name, answers[name])}) for name in BUILD_QUESTIONS if name in answers)
     return pairs
 
 
@@ -97,23 +105,32 @@ def _expand(answers: Mapping[str, Any]) -> dict[str, Any]:
 
 @cache
 def candidates() -> tuple[tuple[tuple[str, Any], ...], ...]:
-    """Every valid combination (collapsed): factors copier asks together, then each count
-    edge of the label format and each image or sequence size where they apply."""
+    """Every valid combination (collapsed): factors copier asks together, each value of the
+    backend's build question, then each count edge of the label format and each image or
+    sequence size where they apply."""
     found: dict[tuple[tuple[str, Any], ...], None] = {}
     names = list(factors())
     for values in itertools.product(*factors().values()):
-        base = drop_unasked(dict(zip(names, values, strict=True)))
-        question, counts = COUNT_EDGES[base["label_format"]]
-        size_question, sizes = {
-            "images": (IMAGE_SIZE, IMAGE_SIZES),
-            "sequences": (SEQUENCE_SIZE, SEQUENCE_SIZES),
-        }.get(base["data_type"], (None, (None,)))
-        for count, size in itertools.product(counts, sizes):
-            answers = {**base, question: count}
-            if size_question is not None:
-                answers[size_question] = size
-            found[tuple(answers.items())] = None
+        unbuilt = drop_unasked(dict(zip(names, values, strict=True)))
+        build_questions = [name for name in BUILD_QUESTIONS if applies(name, unbuilt)]
+        for builds in itertools.product(*(choice_values(name) for name in build_questions)):
+            base = {**unbuilt, **dict(zip(build_questions, builds, strict=True))}
+            _add_sized(found, base)
     return tuple(found)
+
+
+def _add_sized(found: dict[tuple[tuple[str, Any], ...], None], base: dict[str, Any]) -> None:
+    """Add `base` to `found` with each count edge and image or sequence size it takes."""
+    question, counts = COUNT_EDGES[base["label_format"]]
+    size_question, sizes = {
+        "images": (IMAGE_SIZE, IMAGE_SIZES),
+        "sequences": (SEQUENCE_SIZE, SEQUENCE_SIZES),
+    }.get(base["data_type"], (None, (None,)))
+    for count, size in itertools.product(counts, sizes):
+        answers = {**base, question: count}
+        if size_question is not None:
+            answers[size_question] = size
+        found[tuple(answers.items())] = None
 
 
 def pairs_of(answers: Mapping[str, Any]) -> set[Pair]:
@@ -146,6 +163,9 @@ def _weights() -> dict[Pair, int]:
     sizes[SEQUENCE_SIZE] = len(SEQUENCE_SIZES)
     weights = {}
     for pair in _required_pairs():
+        if len(pair) == 1:  # a build value: any project of its backend can take it
+            weights[pair] = 1
+            continue
         (a, _), (b, _) = pair
         weights[pair] = sizes[a] * sizes[b]
     return weights
@@ -190,15 +210,23 @@ def uncovered_pairs(answer_sets: Iterable[Mapping[str, Any]]) -> set[Pair]:
 def resume_suites(answer_sets: Iterable[Mapping[str, Any]]) -> list[str]:
     """The projects whose suites also run the tests marked `resume` (whole train runs,
     stopped and resumed, some killed in processes of their own: minutes a suite); the
-    others deselect them. One per data type, with augmentation where one has it, each with a label
-    format the others do not have: those tests run train as a whole, and what the other
-    answers change in it (loader, head) the in-process tests check in every suite."""
-    chosen: dict[str, Mapping[str, Any]] = {}
-    ordered = sorted(answer_sets, key=lambda answers: not answers.get("augmentation"))
-    for answers in ordered:
-        formats = {other["label_format"] for other in chosen.values()}
-        if answers["data_type"] not in chosen and answers["label_format"] not in formats:
-            chosen[answers["data_type"]] = answers
-    for answers in ordered:  # a data type whose projects all share one label format
-        chosen.setdefault(answers["data_type"], answers)
-    return [answers_id(answers) for answers in chosen.values()]
+    others deselect them. One per data type, with as many backends, then projects with
+    augmentation, then label formats among them as the set allows (the first such choice in
+    set order):
+    those tests run train as a whole, and what the other answers change in it (loader, head)
+    the in-process tests check in every suite."""
+    projects = list(answer_sets)
+    by_type = [
+        [answers for answers in projects if answers["data_type"] == data_type]
+        for data_type in dict.fromkeys(answers["data_type"] for answers in projects)
+    ]
+
+    def merit(choice: tuple[Mapping[str, Any], ...]) -> tuple[int, int, int]:
+        return (
+            len({answers["backend"] for answers in choice}),
+            sum(bool(answers.get("augmentation")) for answers in choice),
+            len({answers["label_format"] for answers in choice}),
+        )
+
+    best = max(itertools.product(*by_type), key=merit)  # max keeps the first of equals
+    return [answers_id(answers) for answers in best]

@@ -15,6 +15,7 @@ import shutil
 import signal
 import subprocess
 import sys
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from functools import cache
 from pathlib import Path
@@ -39,6 +40,12 @@ COUNT_EDGES: dict[str, tuple[str, tuple[int, ...]]] = {
     "regression": ("num_targets", (1, 3)),
 }
 BATCH_SIZES = (1, 7, 32)
+# The build questions: each names the backend's package (CPU, CUDA, TPU builds) and changes
+# only pyproject.toml, the README's install line and the project's CI install step, never code.
+# They are varied one value per project (each value in some project), not paired or multiplied
+# with the other answers.
+BUILD_QUESTIONS = ("tensorflow_build", "jax_build", "torch_build")
+BUILD_QUESTIONS_SET = frozenset(BUILD_QUESTIONS)
 # Image sizes (height, width): the least allowed, the default, and a non-square one.
 IMAGE_SIZES = ((8, 8), (32, 32), (64, 48))
 # Sequence sizes (vocab_size, max_length): the least allowed, a small pair that cuts the test
@@ -175,15 +182,29 @@ def with_edges(answers: Mapping[str, Any], index: int) -> dict[str, Any]:
 
 def all_combinations() -> Iterator[dict[str, Any]]:
     """Every combination of the choice and bool questions that copier would ask together
-    (copier.yml order), with the integer answers cycling through their edge values."""
-    names = choice_questions()
+    (copier.yml order), with the integer answers cycling through their edge values and the
+    backend's build question (BUILD_QUESTIONS) through its values."""
+    names = [name for name in choice_questions() if name not in BUILD_QUESTIONS]
     seen: set[tuple[tuple[str, Any], ...]] = set()
+    per_backend: Counter[Any] = Counter()
     for values in itertools.product(*(choice_values(n) for n in names)):
         answers = drop_unasked(dict(zip(names, values, strict=True)))
         key = tuple(answers.items())
         if key not in seen:
             seen.add(key)
+            per_backend[answers.get("backend")] += 1
+            answers = with_build(answers, per_backend[answers.get("backend")] - 1)
             yield with_edges(answers, len(seen) - 1)
+
+
+def with_build(answers: Mapping[str, Any], index: int) -> dict[str, Any]:
+    """Add the build question that the backend brings, its value picked by `index`, cycling."""
+    result = dict(answers)
+    for question in BUILD_QUESTIONS:
+        if applies(question, result):
+            builds = choice_values(question)
+            result[question] = builds[index % len(builds)]
+    return result
 
 
 # Short test-id prefixes of the integer and bool answers: c10, t3, b32, h8, w48, v50, len16,
@@ -209,9 +230,17 @@ def answers_id(answers: Mapping[str, Any]) -> str:
             parts.append(f"{ID_PREFIXES[name]}{int(value)}")
         elif name == "tensorflow_build":
             parts.append("tf" + re.sub(r"^tensorflow|[^a-z0-9]+", "-", value).rstrip("-"))
+        elif name == "backend":
+            # The build question names it (tf-cpu, jax-cuda13, torch-cpu), when answered.
+            if not BUILD_QUESTIONS_SET & answers.keys():
+                parts.append(value)
+        elif name == "jax_build":
+            parts.append("jax-cpu" if value == "jax" else re.sub(r"[^a-z0-9]+", "-", value))
+        elif name == "torch_build":
+            parts.append(f"torch-{value}")
         else:
             parts.append(str(value))
-    return re.sub(r"-+", "-", "-".join(parts))
+    return re.sub(r"-+", "-", "-".join(parts)).strip("-")
 
 
 def tail(text: str, lines: int = 60) -> str:
@@ -336,6 +365,8 @@ def rendered_suite_env(project: Path) -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(project / "src"), env.get("PYTHONPATH")]))
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     env["PYTHONDONTWRITEBYTECODE"] = "1"
+    # The suite runs on the project's own backend, as a new user's would.
+    env.pop("KERAS_BACKEND", None)
     # The rendered suite must not pick up this repository's pytest settings or plugins.
     env.pop("PYTEST_ADDOPTS", None)
     env.pop("PYTEST_PLUGINS", None)

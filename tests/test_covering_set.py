@@ -93,8 +93,10 @@ def test_covering_set_is_valid_small_and_deterministic() -> None:
 def test_each_data_type_stops_and_resumes_train_in_one_suite() -> None:
     chosen = [x for x in COVERING_SET if answers_id(x) in covering.resume_suites(COVERING_SET)]
     assert sorted(x["data_type"] for x in chosen) == sorted(choice_values("data_type"))
-    assert len({x["label_format"] for x in chosen}) == len(chosen)
+    # Each backend resumes in one of them: what a backup holds differs between backends.
+    assert sorted(x["backend"] for x in chosen) == sorted(choice_values("backend"))
     assert all(x["augmentation"] for x in chosen)
+    assert len({x["label_format"] for x in chosen}) >= 2
 
 
 def test_the_pair_check_notices_missing_projects() -> None:
