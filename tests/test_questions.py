@@ -33,8 +33,12 @@ SPEC_QUESTIONS = {
     "batch_size",
     "augmentation",
     "predict",
-    # renamed from tensorflow_requirement in 0.4.0 (hooks/migrations carries old answers over)
+    # the Keras backend (issue 15), and the build of each: tensorflow_build was renamed from
+    # tensorflow_requirement in 0.4.0 (hooks/migrations carries old answers over)
+    "backend",
     "tensorflow_build",
+    "jax_build",
+    "torch_build",
     # images (issue 3): the size every image is resized to, and its channels
     "image_height",
     "image_width",
@@ -46,7 +50,10 @@ SPEC_QUESTIONS = {
 SPEC_CHOICES = {
     "label_format": ["sparse", "onehot", "multilabel", "regression"],
     "remainder": ["partial", "drop", "pad", "wrap"],
+    "backend": ["tensorflow", "jax", "torch"],
     "tensorflow_build": ["tensorflow-cpu", "tensorflow[and-cuda]", "tensorflow"],
+    "jax_build": ["jax", "jax[cuda13]", "jax[cuda12]", "jax[tpu]"],
+    "torch_build": ["cpu", "cuda"],
     "color_mode": ["rgb", "grayscale"],
 }
 
@@ -87,6 +94,9 @@ BAD_ANSWERS: list[tuple[dict[str, Any], str, list[str]]] = [
     ({"remainder": "truncate"}, "remainder", ["truncate"]),
     ({"data_type": "text"}, "data_type", ["text"]),
     ({"tensorflow_build": "torch"}, "tensorflow_build", ["torch"]),
+    ({"backend": "mxnet"}, "backend", ["mxnet"]),
+    ({"backend": "jax", "jax_build": "jax[metal]"}, "jax_build", ["jax[metal]"]),
+    ({"backend": "torch", "torch_build": "rocm"}, "torch_build", ["rocm"]),
     ({"data_type": "images", "image_height": 7}, "image_height", ["between 8 and 4096", "got 7"]),
     ({"data_type": "images", "image_width": 0}, "image_width", ["between 8 and 4096", "got 0"]),
     ({"data_type": "images", "color_mode": "cmyk"}, "color_mode", ["cmyk"]),
@@ -94,7 +104,16 @@ BAD_ANSWERS: list[tuple[dict[str, Any], str, list[str]]] = [
     ({"data_type": "sequences", "max_length": 1}, "max_length", ["between 2 and", "got 1"]),
     ({"data_type": "sequences", "max_length": 0}, "max_length", ["between 2 and", "got 0"]),
 ]
-CHOICE_QUESTIONS = {"label_format", "remainder", "data_type", "tensorflow_build", "color_mode"}
+CHOICE_QUESTIONS = {
+    "label_format",
+    "remainder",
+    "data_type",
+    "backend",
+    "tensorflow_build",
+    "jax_build",
+    "torch_build",
+    "color_mode",
+}
 
 
 def test_spec_questions_are_asked() -> None:

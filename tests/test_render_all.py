@@ -17,6 +17,7 @@ import pytest
 from tests.conftest import Rendered
 from tests.helpers import (
     ANSWERS_FILE,
+    BUILD_QUESTIONS,
     REPO_ROOT,
     all_combinations,
     answers_id,
@@ -37,17 +38,19 @@ ACTIONS_EXPRESSION = re.compile(r"\$\{\{.*?\}\}")
 
 
 def test_every_combination_is_rendered(all_rendered: dict[str, Rendered]) -> None:
-    # Per data type, the product of the value counts of the questions copier asks for it.
+    # Per data type, the product of the value counts of the questions copier asks for it,
+    # but the builds: each project takes one build of its backend (helpers.with_build).
     expected = sum(
         math.prod(
             len(choice_values(name))
             for name in choice_questions()
-            if name != "data_type" and applies(name, {"data_type": data_type})
+            if name not in {"data_type", *BUILD_QUESTIONS}
+            and applies(name, {"data_type": data_type})
         )
         for data_type in choice_values("data_type")
     )
     assert len(COMBINATIONS) == len(all_rendered) == expected
-    assert expected >= 4 * 4 * 2 * 2 * 3  # label formats x remainders x bools x TF builds
+    assert expected >= 4 * 4 * 2 * 2 * 3  # label formats x remainders x bools x backends
 
 
 def rendered_files(project: Path) -> list[Path]:
@@ -212,7 +215,7 @@ def test_answers_file_records_the_answers(rendered: Rendered, answers: dict[str,
 
 
 @parametrize_all
-def test_pyproject_depends_on_the_chosen_tensorflow(
+def test_pyproject_depends_on_the_chosen_backend(
     rendered: Rendered, answers: dict[str, Any]
 ) -> None:
     pyproject = tomllib.loads((rendered.path / "pyproject.toml").read_text(encoding="utf-8"))
@@ -222,7 +225,25 @@ def test_pyproject_depends_on_the_chosen_tensorflow(
         re.match(r"[A-Za-z0-9_.\-]+(\[[^\]]*\])?", dep.replace(" ", "")).group(0): dep
         for dep in project["dependencies"]
     }
-    tensorflows = [name for name in names if name.lower().startswith("tensorflow")]
-    assert tensorflows == [answers["tensorflow_build"]], project["dependencies"]
+    backends = [name for name in names if re.match(r"(tensorflow|jax|torch)\b", name)]
+    build = {
+        "tensorflow": answers.get("tensorflow_build"),
+        "jax": answers.get("jax_build"),
+        "torch": "torch",
+    }[answers["backend"]]
+    # Exactly the backend's package: no TensorFlow in a JAX or torch project.
+    assert backends == [build], project["dependencies"]
+    uv = pyproject.get("tool", {}).get("uv", {})
+    cpu_torch = answers["backend"] == "torch" and answers["torch_build"] == "cpu"
+    assert (uv.get("sources", {}).get("torch") == [{"index": "pytorch-cpu"}]) == cpu_torch
+    if cpu_torch:
+        assert uv["index"] == [
+            {"name": "pytorch-cpu", "url": "https://download.pytorch.org/whl/cpu", "explicit": True}
+        ]
+    # TensorBoard's logs go through tf.summary on every backend: the extra says so.
+    extras = project["optional-dependencies"]
+    assert any(dep.startswith("tensorflow") for dep in extras["tensorboard"]) == (
+        answers["backend"] != "tensorflow"
+    )
     assert "keras" in names
     assert "dev" in project.get("optional-dependencies", {})

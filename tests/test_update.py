@@ -430,3 +430,46 @@ def test_update_keeps_the_users_edits_of_retired_modules(
     if edited:
         assert kept.read_text(encoding="utf-8") == RETIRED["loader.py"] + "# my change\n"
     assert (package / "batch_loader.py").is_file()
+
+
+# --- 6. the backend question: a project from before it stays on TensorFlow ------------------
+
+
+@pytest.fixture(scope="module")
+def before_backends(home: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """This repository with its release tags (0.5.0 among them), then the working tree
+    released as 0.9.0, the release that asks for a backend."""
+    repo = tmp_path_factory.mktemp("backends") / "repo"
+    subprocess.run(
+        ["git", "clone", "--quiet", str(REPO_ROOT), str(repo)], check=True, timeout=300
+    )  # fmt: skip
+    old_config = yaml.safe_load(
+        subprocess.run(
+            ["git", "show", "0.5.0:copier.yml"], cwd=repo, check=True, capture_output=True,
+            text=True, timeout=60,
+        ).stdout
+    )  # fmt: skip
+    assert "tensorflow_build" in old_config and "backend" not in old_config
+    write_snapshot(repo)
+    return release(repo, "0.9.0")
+
+
+def test_update_from_0_5_0_keeps_the_tensorflow_build(
+    before_backends: Path, tmp_path: Path
+) -> None:
+    project = copy(
+        before_backends, tmp_path / "project", "0.5.0", **ANSWERS,
+        tensorflow_build="tensorflow[and-cuda]",
+    )  # fmt: skip
+    update(project, "0.9.0")
+    answers = read_answers(project)
+    assert answers["_commit"] == "0.9.0"
+    assert answers["backend"] == "tensorflow"
+    assert answers["tensorflow_build"] == "tensorflow[and-cuda]"
+    assert not {"jax_build", "torch_build"} & set(answers)
+    pyproject = read(project, "pyproject.toml")
+    assert '"tensorflow[and-cuda]>=2.21"' in pyproject
+    assert not re.search(r'^\s*"(jax|torch)', pyproject, re.MULTILINE), pyproject
+    assert 'BACKEND: Final[str] = "tensorflow"' in read(project, f"src/{PACKAGE}/settings.py")
+    assert conflicted_files(project) == []
+    assert unmerged_paths(project) == []
