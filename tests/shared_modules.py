@@ -26,7 +26,8 @@ from the rendered files themselves, not from what the template is thought to ren
 So a change that makes the module or its code differ between answers (a Jinja expression,
 an import of settings.py) gives the projects different fingerprints, and the module runs in
 each of them again: nothing to keep in step by hand. The interpreter and its packages are
-the same for every suite of a session.
+the same for every suite of a session; the Keras backend is not, but the package's
+`__init__.py` imports keras_backend.py, which names it, so each backend runs a module anew.
 """
 
 from __future__ import annotations

@@ -470,6 +470,7 @@ def test_update_from_0_5_0_keeps_the_tensorflow_build(
     pyproject = read(project, "pyproject.toml")
     assert '"tensorflow[and-cuda]>=2.21"' in pyproject
     assert not re.search(r'^\s*"(jax|torch)', pyproject, re.MULTILINE), pyproject
-    assert 'BACKEND: Final[str] = "tensorflow"' in read(project, f"src/{PACKAGE}/settings.py")
+    keras_backend = read(project, f"src/{PACKAGE}/keras_backend.py")
+    assert 'BACKEND: Final[str] = "tensorflow"' in keras_backend
     assert conflicted_files(project) == []
     assert unmerged_paths(project) == []
