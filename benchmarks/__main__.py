@@ -1,23 +1,30 @@
-"""Render a project per data type and measure its loader against the pipelines a user would
-pick instead, in one run; print one table (Markdown) with the machine and the versions.
+"""Render a project per data type and measure its loader against the pipelines a user of
+each Keras backend would pick instead, in one run; print one report (Markdown) with the
+machine and the versions.
 
-    python -m benchmarks [--only arrays,memmap,images,sequences] [--repeats 3]
-                         [--quick | --smoke] [--work build/bench] [--output results.md]
+    python -m benchmarks [--backend tensorflow,jax,torch] [--only arrays,memmap,images,sequences]
+                         [--repeats 3] [--max-repeats 10] [--quick | --smoke]
+                         [--work build/bench] [--output results.md]
 
-Each benchmark runs in a process of its own (a fresh TensorFlow, its own peak memory) with
-its rendered project on PYTHONPATH; see benchmarks/common.py. Figures depend on the machine,
-so they are reported, never asserted. The test suite runs `--smoke` (tests/test_benchmarks.py):
-the least sizes, one repetition, in a temporary folder, so a template change that breaks a
-benchmark fails the tests.
+Each benchmark runs on each backend in a process of its own (a fresh backend, its own peak
+memory) with its rendered project on PYTHONPATH and KERAS_BACKEND set, which wins over a
+project's own default; see benchmarks/common.py. Every backend by default: the template
+renders projects for all three, and a run that measured one would leave the others'
+regressions unseen (`--backend tensorflow` takes a third of the time). Figures depend on
+the machine, so they are reported, never asserted. The test suite runs `--smoke`
+(tests/test_benchmarks.py): the least sizes, one repetition, in a temporary folder, so a
+template change that breaks a benchmark on any backend fails the tests.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
+import importlib.util
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -27,7 +34,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import RESULT_PREFIX
+from benchmarks.common import BACKENDS, MAX_REPEATS, RESULT_PREFIX, SPREAD_GOAL
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -51,6 +58,13 @@ PROJECTS: dict[str, dict[str, Any]] = {
 }
 # Benchmark module -> the project it measures.
 BENCHMARKS = {"arrays": "arrays", "memmap": "arrays", "images": "images", "sequences": "sequences"}
+# Backend -> the modules it needs: its own and, on JAX, TensorFlow for the tf.data pipelines
+# measured there (benchmarks/common.py, TF_DATA_BACKENDS).
+BACKEND_MODULES = {
+    "tensorflow": ["tensorflow"],
+    "jax": ["jax", "tensorflow"],
+    "torch": ["torch"],
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -72,12 +86,18 @@ def run_all(args: argparse.Namespace, work: Path) -> int:
         projects[name] = render_project(name, work / "projects" / name)
 
     results = []
-    for benchmark in args.only:
-        project = projects[BENCHMARKS[benchmark]]
-        log(f"running {benchmark} ({args.repeats} repetitions) on {project}")
-        results.append(run_benchmark(benchmark, project, work / "data" / benchmark, args))
+    for backend in args.backend:
+        for benchmark in args.only:
+            project = projects[BENCHMARKS[benchmark]]
+            log(f"running {benchmark} on {backend} with {project}")
+            data = work / "data" / benchmark  # shared by the backends: written once
+            results.append(run_benchmark(benchmark, backend, project, data, args))
 
-    report = "\n".join([header, *map(format_result, results), format_summary(results)])
+    parts = [header]
+    for backend in args.backend:
+        parts.append(f"## {backend}\n")
+        parts += [format_result(r) for r in results if r["backend"] == backend]
+    report = "\n".join([*parts, format_summary(results)])
     report += f"\nTotal time: {(time.monotonic() - started) / 60:.1f} min.\n"
     print("\n" + report, flush=True)
     if args.output:
@@ -91,12 +111,26 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         prog="python -m benchmarks", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument(
+        "--backend",
+        default=",".join(BACKENDS),
+        help=f"comma-separated Keras backends to run each benchmark on (default: all of "
+        f"{','.join(BACKENDS)})",
+    )
+    parser.add_argument(
         "--only",
         default=",".join(BENCHMARKS),
         help=f"comma-separated benchmarks to run (default: all of {','.join(BENCHMARKS)})",
     )
     parser.add_argument(
-        "--repeats", type=int, help="repetitions per figure (median; default 3, --smoke 1)"
+        "--repeats",
+        type=int,
+        help="repetitions at least (the median is reported with its range; default 3, --smoke 1)",
+    )
+    parser.add_argument(
+        "--max-repeats",
+        type=int,
+        help=f"repetitions at most, while a figure in a target spreads {SPREAD_GOAL:.0%} of its "
+        f"median or more (default {MAX_REPEATS}; --smoke 1)",
     )
     sizes = parser.add_mutually_exclusive_group()
     sizes.add_argument(
@@ -117,19 +151,35 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--intra-op-threads",
         type=int,
         default=1,
-        help="TensorFlow intra-op threads for every pipeline (0: TensorFlow's default)",
+        help="intra-op threads of the backend (and of TensorFlow for tf.data) for every "
+        "pipeline (0: their defaults, one per core)",
     )
     args = parser.parse_args(argv)
     if args.repeats is None:
         args.repeats = 1 if args.smoke else 3
+    if args.max_repeats is None:
+        args.max_repeats = 1 if args.smoke else max(MAX_REPEATS, args.repeats)
     if args.work is None and not args.smoke:
         args.work = str(REPO_ROOT / "build" / "bench")
     args.only = [name.strip() for name in args.only.split(",") if name.strip()]
     unknown = [name for name in args.only if name not in BENCHMARKS]
     if unknown or not args.only:
         parser.error(f"--only takes some of {', '.join(BENCHMARKS)}; got {args.only}")
-    if args.repeats < 1:
-        parser.error(f"--repeats must be at least 1, got {args.repeats}")
+    if not 1 <= args.repeats <= args.max_repeats:
+        parser.error(
+            f"need 1 <= --repeats <= --max-repeats, got {args.repeats} and {args.max_repeats}"
+        )
+    args.backend = [name.strip() for name in args.backend.split(",") if name.strip()]
+    unknown = [name for name in args.backend if name not in BACKENDS]
+    if unknown or not args.backend:
+        parser.error(f"--backend takes some of {', '.join(BACKENDS)}; got {args.backend}")
+    for backend in args.backend:
+        missing = [m for m in BACKEND_MODULES[backend] if importlib.util.find_spec(m) is None]
+        if missing:
+            parser.error(
+                f"--backend {backend} needs {' and '.join(missing)}, not installed in "
+                f"{sys.executable}: install it or leave {backend} out of --backend"
+            )
     if args.output and Path(args.output).exists():
         parser.error(f"--output {args.output} exists; choose a new file (nothing is overwritten)")
     return args
@@ -172,7 +222,7 @@ def package_name(project: Path) -> str:
 
 
 def run_benchmark(
-    benchmark: str, project: Path, data: Path, args: argparse.Namespace
+    benchmark: str, backend: str, project: Path, data: Path, args: argparse.Namespace
 ) -> dict[str, Any]:
     data.mkdir(parents=True, exist_ok=True)
     command = [
@@ -185,6 +235,8 @@ def run_benchmark(
         str(data),
         "--repeats",
         str(args.repeats),
+        "--max-repeats",
+        str(args.max_repeats),
         "--intra-op-threads",
         str(args.intra_op_threads),
         *(["--quick"] if args.quick else []),
@@ -195,6 +247,8 @@ def run_benchmark(
         filter(None, [str(REPO_ROOT), str(project / "src"), env.get("PYTHONPATH")])
     )
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # Explicit, so it wins over the project's default backend.
+    env["KERAS_BACKEND"] = backend
     start = time.monotonic()
     process = subprocess.run(
         command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, text=True, check=False
@@ -207,9 +261,10 @@ def run_benchmark(
             print(f"  {line}", file=sys.stderr)
     if process.returncode != 0 or result is None:
         raise SystemExit(
-            f"benchmark {benchmark} failed (exit code {process.returncode}); its output is above"
+            f"benchmark {benchmark} on {backend} failed (exit code {process.returncode}); "
+            "its output is above"
         )
-    log(f"{benchmark} done in {time.monotonic() - start:.0f} s")
+    log(f"{benchmark} on {backend} done in {time.monotonic() - start:.0f} s")
     return result
 
 
@@ -217,10 +272,20 @@ def describe_run(args: argparse.Namespace) -> str:
     """The report's header: when, where, with what."""
     versions = ", ".join(
         f"{name} {installed_version(name)}"
-        for name in ("tensorflow", "tensorflow-cpu", "keras", "numpy", "pillow", "copier")
+        for name in (
+            "tensorflow",
+            "tensorflow-cpu",
+            "keras",
+            "jax",
+            "jaxlib",
+            "torch",
+            "numpy",
+            "pillow",
+            "copier",
+        )
         if installed_version(name)
     )
-    threads = args.intra_op_threads or "TensorFlow's default"
+    threads = args.intra_op_threads or "the backends' defaults"
     sizes = "SMOKE" if args.smoke else "QUICK" if args.quick else ""
     size_note = f", {sizes} sizes (not for comparison)" if sizes else ""
     lines = [
@@ -231,8 +296,10 @@ def describe_run(args: argparse.Namespace) -> str:
         f"{platform.system()} {platform.release()}",
         f"- Python {platform.python_version()}; {versions}",
         f"- Template: {template_version()}",
-        f"- Settings: {args.repeats} repetitions (median), TensorFlow intra-op threads: "
-        f"{threads}{size_note}",
+        f"- Backends: {', '.join(args.backend)}",
+        f"- Settings: {args.repeats} to {args.max_repeats} repetitions per benchmark, more "
+        f"while a figure in a target spreads {SPREAD_GOAL:.0%} of its median or more; medians "
+        f"with their range (min-max); intra-op threads: {threads}{size_note}",
         "",
     ]
     return "\n".join(lines)
@@ -283,40 +350,73 @@ def format_number(value: float) -> str:
     return f"{value:.3g}"
 
 
+def format_values(values: list[float]) -> str:
+    """The median of a figure's repetitions, then their range: "1,234 (1,200-1,300)"."""
+    if not values:
+        return "-"
+    middle = format_number(statistics.median(values))
+    if len(values) == 1:
+        return middle
+    return f"{middle} ({format_number(min(values))}-{format_number(max(values))})"
+
+
 def format_result(result: dict[str, Any]) -> str:
     columns = list(dict.fromkeys(key for row in result["rows"] for key in row["figures"]))
     lines = [
-        f"## {result['section']}",
+        f"### {result['section']}",
         "",
-        result["setup"],
+        f"{result['setup']} Imported: {', '.join(result['loaded'])}.",
         "",
         f"| pipeline | {' | '.join(columns)} | note |",
         f"|---|{'---:|' * len(columns)}---|",
     ]
     for row in result["rows"]:
-        figures = [format_number(row["figures"].get(column, float("nan"))) for column in columns]
+        figures = [format_values(row["figures"].get(column, [])) for column in columns]
         lines.append(f"| {row['pipeline']} | {' | '.join(figures)} | {row['note']} |")
     lines.append(f"\nFigures in {result['unit']} unless the column says otherwise.\n")
     if result["targets"]:
-        lines += ["| target | measured | goal | met |", "|---|---:|---:|---|"]
+        lines += ["| target | measured (range) | goal | held? |", "|---|---:|---:|---|"]
         for target in result["targets"]:
-            goal = f"{target['compare']} {format_number(target['goal'])}"
-            met = "yes" if target["met"] else "**no**"
-            lines.append(
-                f"| {target['name']} | {format_number(target['value'])} | {goal} | {met} |"
-            )
+            lines.append(format_target(target))
         lines.append("")
     lines += [f"- {note}" for note in result["notes"]]
     return "\n".join(lines) + "\n"
 
 
+def format_target(target: dict[str, Any], backend: str | None = None) -> str:
+    """A target's line: its ratio per repetition (median, range), its goal and the verdict."""
+    goal = "-" if target["goal"] is None else f"{target['compare']} {format_number(target['goal'])}"
+    verdict = target["verdict"] or "reported, no goal"
+    if verdict.startswith("missed"):
+        verdict = f"**{verdict}**"
+    cells = [*([backend] if backend else []), target["name"], format_values(target["values"])]
+    return f"| {' | '.join(cells)} | {goal} | {verdict} |"
+
+
 def format_summary(results: list[dict[str, Any]]) -> str:
-    targets = [target for result in results for target in result["targets"]]
-    missed = [target["name"] for target in targets if not target["met"]]
+    """Every target of the run in one table with a backend column, then the count met."""
+    targets = [
+        (result["backend"], target)
+        for result in results
+        for target in result["targets"]
+        if target["goal"] is not None
+    ]
+    lines = [
+        "## Targets",
+        "",
+        "| backend | target | measured (range) | goal | held? |",
+        "|---|---|---:|---:|---|",
+    ]
+    lines += [format_target(target, backend) for backend, target in targets]
+    missed = [
+        f"{target['name']} ({backend})"
+        for backend, target in targets
+        if target["verdict"].startswith("missed")
+    ]
     summary = f"Targets met: {len(targets) - len(missed)} of {len(targets)}."
     if missed:
         summary += " Not met: " + "; ".join(missed) + "."
-    return summary
+    return "\n".join([*lines, "", summary])
 
 
 if __name__ == "__main__":

@@ -1,8 +1,10 @@
-"""Arrays in memory: the rendered ArraySequence against fit on NumPy, tf.data and the tutorial
-Sequence, all training the rendered model on the same shuffled data.
+"""Arrays in memory: the rendered ArraySequence against fit on NumPy, the tutorial Sequence
+and what a user of the backend would pick instead (tf.data on TensorFlow and JAX, a
+DataLoader over a TensorDataset on torch), all training the rendered model on the same data.
 
-"Overhead" compares the rendered Sequence with a loader that costs nothing: the same model
-fed one pre-built batch over and over (the same number of steps), so the rest is the step.
+"Overhead" compares the rendered Sequence with loaders that cost nothing: a PyDataset
+returning one pre-built batch (every backend) and, on TensorFlow, that batch fed from the
+graph (the same number of steps), so the rest is the step.
 """
 
 from __future__ import annotations
@@ -15,18 +17,20 @@ from typing import Any
 import numpy as np
 
 from benchmarks.common import (
-    FitSpeed,
+    TF_DATA_BACKENDS,
+    Figures,
     Result,
     Row,
     Target,
+    constant_sequence,
     emit,
     epoch_callbacks,
     fit_speed,
-    median,
     one_pass,
     parse_args,
-    ratio,
-    setup_tensorflow,
+    ratios,
+    repeat,
+    setup_backend,
     sized,
     time_call,
 )
@@ -39,16 +43,17 @@ EPOCHS, QUICK_EPOCHS = 4, 2  # the first, then a median of three (quick, smoke: 
 RENDERED = "rendered ArraySequence (shuffle=True)"
 NUMPY = "fit(x, y) on NumPy"
 TF_DATA = "tf.data from_tensor_slices"
+DATALOADER = "torch DataLoader over a TensorDataset"
 TUTORIAL = "tutorial Sequence"
-PREBUILT = "one pre-built batch, repeated"
+PREBUILT = "one pre-built batch, repeated (tf.data)"
 CONSTANT = "PyDataset returning one pre-built batch"
+FIRST, LATER, ALONE = "fit, first epoch", "fit, later epochs", "loader alone"
 
 
 def main() -> None:
     args = parse_args(__doc__.split("\n\n")[0])
-    setup_tensorflow(args.intra_op_threads)
+    backend = setup_backend(args, tf_data=True)
     import keras
-    import tensorflow as tf
 
     from benchmarks.tutorial import TutorialSequence
 
@@ -62,34 +67,8 @@ def main() -> None:
     y = rng.integers(0, CLASSES, samples)
     steps = math.ceil(samples / BATCH_SIZE)
 
-    class ConstantSequence(keras.utils.PyDataset):
-        """The fastest a PyDataset can be: the same pre-built batch, no work at all."""
-
-        def __init__(self, batch: tuple[np.ndarray, np.ndarray], steps: int, **kwargs: Any):
-            super().__init__(**kwargs)
-            self.batch, self.steps = batch, steps
-
-        def __len__(self) -> int:
-            return self.steps
-
-        def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
-            return self.batch
-
     def rendered() -> Any:
         return data.ArraySequence(x, y, batch_size=BATCH_SIZE, shuffle=True, seed=0)
-
-    def tf_data() -> Any:
-        # A full-size shuffle buffer: the same uniform shuffle as the Sequence's.
-        return (
-            tf.data.Dataset.from_tensor_slices((x, y))
-            .shuffle(samples, seed=0)
-            .batch(BATCH_SIZE)
-            .prefetch(tf.data.AUTOTUNE)
-        )
-
-    def prebuilt() -> Any:
-        batch = (x[:BATCH_SIZE], y[:BATCH_SIZE])
-        return tf.data.Dataset.from_tensors(batch).repeat(steps)
 
     def fit_on(make_loader: Callable[[], Any], **fit_options: Any) -> Callable[[list], Any]:
         def fit(callbacks: list) -> Any:
@@ -101,78 +80,150 @@ def main() -> None:
 
         return fit
 
-    pipelines: dict[str, tuple[Callable[[list], Any], str]] = {
-        RENDERED: (fit_on(rendered), ""),
+    # name -> (make the loader, fit options, note); the loader alone is timed for `passes`.
+    pipelines: dict[str, tuple[Callable[[], Any], dict[str, Any], str]] = {
+        RENDERED: (rendered, {}, ""),
         NUMPY: (
-            fit_on(lambda: x, y=y, batch_size=BATCH_SIZE, shuffle=True),
-            "batch_size=256, shuffle=True",
+            lambda: x,
+            {"y": y, "batch_size": BATCH_SIZE, "shuffle": True},
+            f"batch_size={BATCH_SIZE}, shuffle=True",
         ),
-        TF_DATA: (fit_on(tf_data), f".shuffle({samples}).batch(256).prefetch(AUTOTUNE)"),
         TUTORIAL: (
-            fit_on(lambda: TutorialSequence(x, y, BATCH_SIZE)),
-            "contiguous slices, no shuffle",
+            lambda: TutorialSequence(x, y, BATCH_SIZE),
+            {},
+            "contiguous slices, no shuffle, super().__init__ called",
         ),
-        PREBUILT: (fit_on(prebuilt), "a loader that costs nothing"),
         CONSTANT: (
-            fit_on(lambda: ConstantSequence((x[:BATCH_SIZE], y[:BATCH_SIZE]), steps)),
+            lambda: constant_sequence((x[:BATCH_SIZE], y[:BATCH_SIZE]), steps),
+            {},
             "the fastest any PyDataset can feed fit",
         ),
     }
-    # The loader alone: one pass with no model, the Sequences built inside the timing.
-    passes: dict[str, Callable[[], Any]] = {
-        RENDERED: lambda: one_pass(rendered()),
-        TUTORIAL: lambda: one_pass(TutorialSequence(x, y, BATCH_SIZE)),
-        TF_DATA: lambda: one_pass(tf_data()),
-    }
-    speeds: dict[str, list[FitSpeed]] = {name: [] for name in pipelines}
-    alone: dict[str, list[float]] = {name: [] for name in passes}
-    for repeat in range(args.repeats):
-        print(f"arrays: repetition {repeat + 1} of {args.repeats}", flush=True)
-        for name, (fit, _) in pipelines.items():
-            speeds[name].append(fit_speed(fit, samples))
-            s = speeds[name][-1]
-            print(f"  {name}: first {s.first:,.0f}, later {s.later:,.0f}", flush=True)
-        for name, run in passes.items():
-            alone[name].append(samples / time_call(run))
+    passes = [RENDERED, TUTORIAL]
+    if backend in TF_DATA_BACKENDS:
+        import tensorflow as tf
 
-    later = {name: median(s.later for s in runs) for name, runs in speeds.items()}
-    first = {name: median(s.first for s in runs) for name, runs in speeds.items()}
+        def tf_data() -> Any:
+            # A full-size shuffle buffer: the same uniform shuffle as the Sequence's.
+            return (
+                tf.data.Dataset.from_tensor_slices((x, y))
+                .shuffle(samples, seed=0)
+                .batch(BATCH_SIZE)
+                .prefetch(tf.data.AUTOTUNE)
+            )
+
+        pipelines[TF_DATA] = (
+            tf_data,
+            {},
+            f".shuffle({samples}).batch({BATCH_SIZE}).prefetch(AUTOTUNE)",
+        )
+        passes.append(TF_DATA)
+    if backend == "tensorflow":
+        batch = (x[:BATCH_SIZE], y[:BATCH_SIZE])
+        pipelines[PREBUILT] = (
+            lambda: tf.data.Dataset.from_tensors(batch).repeat(steps),
+            {},
+            "a loader that costs nothing",
+        )
+    if backend == "torch":
+        from benchmarks import torch_data
+
+        pipelines[DATALOADER] = (
+            lambda: torch_data.tensor_loader(x, y, BATCH_SIZE, seed=0),
+            {},
+            f"batch_size={BATCH_SIZE}, shuffle=True, num_workers=0 (the Sequence's workers=1)",
+        )
+        passes.append(DATALOADER)
+
+    figures = Figures()
+
+    def repetition() -> None:
+        for name, (make, options, _) in pipelines.items():
+            speed = fit_speed(fit_on(make, **options), samples)
+            figures.add(name, FIRST, speed.first)
+            figures.add(name, LATER, speed.later)
+            print(f"  {name}: first {speed.first:,.0f}, later {speed.later:,.0f}", flush=True)
+        # The loader alone: one pass with no model, the loaders built inside the timing.
+        for name in passes:
+            make = pipelines[name][0]
+            figures.add(name, ALONE, samples / time_call(lambda make=make: one_pass(make())))
+
+    def later(name: str) -> list[float]:
+        return figures[name, LATER]
+
+    def overhead(name: str) -> list[float]:
+        return [1 - share for share in ratios(later(RENDERED), later(name))]
+
+    # (target, the pipelines it compares the rendered Sequence with)
+    targets: list[tuple[Target, list[str]]] = [
+        (Target("rendered Sequence / fit on NumPy", [], 1.0), [NUMPY]),
+        (
+            Target(
+                "rendered Sequence / tutorial Sequence (naive PyDataset)",
+                [],
+                0.97 if backend == "tensorflow" else None,
+            ),
+            [TUTORIAL],
+        ),
+        (
+            Target(
+                "the loader's own overhead: 1 - rendered Sequence / PyDataset of a pre-built batch",
+                [],
+                0.05,
+                "<=",
+            ),
+            [CONSTANT],
+        ),
+    ]
+    if backend in TF_DATA_BACKENDS:
+        goal = 1.1 if backend == "tensorflow" else None
+        targets.append(
+            (Target("rendered Sequence / tf.data from_tensor_slices", [], goal), [TF_DATA])
+        )
+    if backend == "tensorflow":
+        targets.append(
+            (
+                Target(
+                    "loader overhead: 1 - rendered Sequence / pre-built batch (tf.data)",
+                    [],
+                    0.05,
+                    "<=",
+                ),
+                [PREBUILT],
+            )
+        )
+    if backend == "torch":
+        targets.append((Target("rendered Sequence / torch DataLoader", [], None), [DATALOADER]))
+    watched = [
+        (name, LATER)
+        for target, compared in targets
+        if target.goal is not None
+        for name in [RENDERED, *compared]
+    ]
+    spread_note = repeat(args, "arrays", repetition, figures, list(dict.fromkeys(watched)))
+
+    for target, (compared,) in targets:
+        if target.compare == "<=":
+            target.values = overhead(compared)
+        else:
+            target.values = ratios(later(RENDERED), later(compared))
     result = Result(
         section=f"Arrays in memory: {samples:,} x {FEATURES} float32, batch {BATCH_SIZE}",
         setup=(
             f"The rendered array model (Dense 128-64, {CLASSES} classes), {epochs} epochs per "
-            "fit: 'first epoch' includes tracing; 'later epochs' is the median of the rest. "
-            "'loader alone' is one pass over every batch with no model (tf.data: iterating "
-            "the dataset eagerly)."
+            "fit: 'first epoch' includes tracing or compiling; 'later epochs' is the median of "
+            "the rest. 'loader alone' is one pass over every batch with no model (tf.data and "
+            "DataLoader: iterating them). Targets compare later epochs."
         ),
         unit="samples/s",
+        backend=backend,
+        rows=[
+            Row.of(figures, name, [FIRST, LATER, ALONE], note)
+            for name, (_, _, note) in pipelines.items()
+        ],
+        targets=[target for target, _ in targets],
+        notes=[spread_note],
     )
-    for name, (_, note) in pipelines.items():
-        figures = {"fit, first epoch": first[name], "fit, later epochs": later[name]}
-        if name in alone:
-            figures["loader alone"] = median(alone[name])
-        result.rows.append(Row(name, figures, note))
-    sequence = later[RENDERED]
-    result.targets = [
-        Target("rendered Sequence / fit on NumPy", ratio(sequence, later[NUMPY]), 1.0),
-        Target(
-            "rendered Sequence / tf.data from_tensor_slices",
-            ratio(sequence, later[TF_DATA]),
-            1.1,
-        ),
-        Target(
-            "loader overhead: 1 - rendered Sequence / pre-built batch",
-            1 - ratio(sequence, later[PREBUILT]),
-            0.05,
-            "<=",
-        ),
-        Target(
-            "the loader's own overhead: 1 - rendered Sequence / PyDataset of a pre-built batch",
-            1 - ratio(sequence, later[CONSTANT]),
-            0.05,
-            "<=",
-        ),
-    ]
     emit(result)
 
 

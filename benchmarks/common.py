@@ -1,13 +1,16 @@
-"""What every benchmark shares: TensorFlow set-up, epoch timing, medians, peak memory, output.
+"""What every benchmark shares: backend set-up, epoch timing, repetitions and their spread,
+peak memory, output.
 
 A benchmark script runs in its own process with one rendered project on PYTHONPATH:
 
-    python -m benchmarks.<kind> --package NAME --repeats R --work DIR [--quick | --smoke]
+    KERAS_BACKEND=B python -m benchmarks.<kind> --package NAME --work DIR
+        [--repeats R] [--max-repeats M] [--quick | --smoke]
 
 and prints its result as JSON on the last line of stdout (see `emit`); the driver
-(`python -m benchmarks`) collects them into one table. Each repetition runs every pipeline
+(`python -m benchmarks`) collects them into one report. Each repetition runs every pipeline
 once, in turn, so a slow spell of the machine hits all of them alike; a figure is the
-median over repetitions.
+median over repetitions, shown with its range, and a target's ratio is taken within each
+repetition. Repetitions go on until the figures of every target hold still (`repeat`).
 """
 
 from __future__ import annotations
@@ -31,13 +34,31 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 # What `emit` prints before its JSON, so the driver finds the line among Keras's output.
 RESULT_PREFIX = "BENCHMARK-RESULT "
+BACKENDS = ("tensorflow", "jax", "torch")
+# Where tf.data is among the pipelines measured: on TensorFlow, and on JAX, whose users
+# often feed Keras (which takes a tf.data.Dataset on every backend) from tf.data or
+# TensorFlow Datasets; a torch user has torch.utils.data instead (benchmarks/torch_data.py).
+TF_DATA_BACKENDS = ("tensorflow", "jax")
+# Repetitions go on (up to --max-repeats) while a figure in a target spreads (max - min)
+# more than this share of its median: then a difference of this size is visible.
+SPREAD_GOAL = 0.05
+MAX_REPEATS = 10
 
 
 def parse_args(description: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--package", required=True, help="the rendered project's package name")
     parser.add_argument("--work", required=True, help="a folder for generated data")
-    parser.add_argument("--repeats", type=int, default=3, help="repetitions (median reported)")
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="repetitions at least (median reported)"
+    )
+    parser.add_argument(
+        "--max-repeats",
+        type=int,
+        default=MAX_REPEATS,
+        help="repetitions at most, while a figure in a target spreads more than "
+        f"{SPREAD_GOAL:.0%} of its median",
+    )
     sizes = parser.add_mutually_exclusive_group()
     sizes.add_argument("--quick", action="store_true", help="small sizes: checks it runs")
     sizes.add_argument(
@@ -49,11 +70,14 @@ def parse_args(description: str) -> argparse.Namespace:
         "--intra-op-threads",
         type=int,
         default=1,
-        help="TensorFlow intra-op threads (0: TensorFlow's default, one per core)",
+        help="intra-op threads of the backend (and of TensorFlow for tf.data): 0 for "
+        "their defaults, one per core",
     )
     args = parser.parse_args()
-    if args.repeats < 1:
-        parser.error(f"--repeats must be at least 1, got {args.repeats}")
+    if not 1 <= args.repeats <= args.max_repeats:
+        parser.error(
+            f"need 1 <= --repeats <= --max-repeats, got {args.repeats}, {args.max_repeats}"
+        )
     return args
 
 
@@ -62,18 +86,57 @@ def sized(args: argparse.Namespace, full: int, quick: int, smoke: int) -> int:
     return smoke if args.smoke else quick if args.quick else full
 
 
-def setup_tensorflow(intra_op_threads: int) -> None:
-    """Import TensorFlow with the thread setting every pipeline of the run shares.
+def setup_backend(args: argparse.Namespace, *, tf_data: bool) -> str:
+    """Keras's backend for this process (KERAS_BACKEND, which the driver sets), given
+    --intra-op-threads before anything imports it; TensorFlow is imported (and given the
+    same setting) on TensorFlow, and on JAX only when the benchmark measures tf.data
+    (`tf_data`): a JAX or torch run of a benchmark without tf.data never loads it.
 
-    One intra-op thread by default: on 2 cores TensorFlow's default (one per core) leaves
-    the input pipeline's threads fighting the model's, and epoch times of the same
-    pipeline then vary twofold from one epoch to the next (measured), which no median of
-    a few repetitions survives.
+    One intra-op thread by default, on every backend alike: on 2 cores TensorFlow's default
+    (one per core) leaves the input pipeline's threads fighting the model's, and epoch
+    times of the same pipeline then vary twofold from one epoch to the next (measured),
+    which no median of a few repetitions survives.
+
+    With --smoke, JAX keeps its compilations in --work: every fit builds the same model, and
+    compiling it again for each (seconds for the image CNN) would be most of a smoke run.
+    Not otherwise: the first fit would pay for the others' first epochs.
     """
-    import tensorflow as tf
+    intra_op_threads = args.intra_op_threads
+    backend = os.environ.get("KERAS_BACKEND", "tensorflow")
+    if backend not in BACKENDS:
+        raise SystemExit(f"KERAS_BACKEND is {backend!r}; the benchmarks run on {BACKENDS}")
+    if intra_op_threads and backend == "jax":
+        # XLA reads its flags once, when JAX starts; Eigen's pool is what its CPU ops use.
+        os.environ["XLA_FLAGS"] = " ".join(
+            filter(
+                None,
+                [
+                    os.environ.get("XLA_FLAGS"),
+                    "--xla_cpu_multi_thread_eigen=false",
+                    f"intra_op_parallelism_threads={intra_op_threads}",
+                ],
+            )
+        )
+    if backend == "jax" and args.smoke:
+        import jax
 
-    if intra_op_threads:
-        tf.config.threading.set_intra_op_parallelism_threads(intra_op_threads)
+        jax.config.update("jax_compilation_cache_dir", os.path.join(args.work, "jax-cache"))
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
+        jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    if intra_op_threads and backend == "torch":
+        import torch
+
+        torch.set_num_threads(intra_op_threads)
+    if backend == "tensorflow" or (tf_data and backend in TF_DATA_BACKENDS):
+        import tensorflow as tf
+
+        if intra_op_threads:
+            tf.config.threading.set_intra_op_parallelism_threads(intra_op_threads)
+    import keras
+
+    if keras.backend.backend() != backend:
+        raise SystemExit(f"KERAS_BACKEND is {backend} but Keras runs on {keras.backend.backend()}")
+    return backend
 
 
 class EpochTimer:
@@ -95,6 +158,20 @@ class EpochTimer:
                 self.times.append(time.perf_counter() - self._start)
 
         return _EpochTimer()
+
+
+def constant_sequence(batch: tuple[Any, ...], steps: int) -> Any:
+    """The fastest a PyDataset can be: `steps` batches, each the same pre-built `batch`."""
+    import keras
+
+    class ConstantSequence(keras.utils.PyDataset):
+        def __len__(self) -> int:
+            return steps
+
+        def __getitem__(self, index: int) -> tuple[Any, ...]:
+            return batch
+
+    return ConstantSequence()
 
 
 @dataclass
@@ -189,48 +266,148 @@ def rss_mib() -> float:
     return peak / (1024 * 1024 if sys.platform == "darwin" else 1024)
 
 
+def spread(values: list[float]) -> float:
+    """(max - min) / median of one figure's repetitions: 0 for a single one."""
+    middle = median(values)
+    return (max(values) - min(values)) / middle if middle else 0.0
+
+
+class Figures:
+    """Every figure a benchmark measures, one value per repetition:
+    figures[pipeline, column] is the list of them."""
+
+    def __init__(self) -> None:
+        self._values: dict[tuple[str, str], list[float]] = {}
+
+    def add(self, pipeline: str, column: str, value: float) -> None:
+        self._values.setdefault((pipeline, column), []).append(value)
+
+    def __getitem__(self, key: tuple[str, str]) -> list[float]:
+        return self._values[key]
+
+    def __contains__(self, key: tuple[str, str]) -> bool:
+        return key in self._values
+
+    def median(self, pipeline: str, column: str) -> float:
+        return median(self._values[pipeline, column])
+
+
+def repeat(
+    args: argparse.Namespace,
+    name: str,
+    repetition: Callable[[], None],
+    figures: Figures,
+    watched: list[tuple[str, str]],
+) -> str:
+    """Call `repetition` (every pipeline once, in turn) --repeats times, then again while a
+    `watched` figure (one a target is made of) spreads more than SPREAD_GOAL of its median,
+    up to --max-repeats; return a note saying which figures held still and which did not."""
+    done = 0
+    while True:
+        done += 1
+        print(f"{name}: repetition {done} (at least {args.repeats}, at most {args.max_repeats})")
+        repetition()
+        wide = {key: spread(figures[key]) for key in watched if spread(figures[key]) >= SPREAD_GOAL}
+        if done >= args.max_repeats or (done >= args.repeats and not wide):
+            break
+    if done == 1:
+        return "One repetition: no spread measured."
+    if not wide:
+        return (
+            f"{done} repetitions: every figure in a target spread less than "
+            f"{SPREAD_GOAL:.0%} of its median."
+        )
+    listed = "; ".join(
+        f"{pipeline} ({column}): {share:.0%}" for (pipeline, column), share in wide.items()
+    )
+    return (
+        f"{done} repetitions (the cap): these figures in a target still spread "
+        f"{SPREAD_GOAL:.0%} or more of their median: {listed}."
+    )
+
+
 @dataclass
 class Row:
-    """One line of a section's table: a pipeline and its figures (column name -> value)."""
+    """One line of a section's table: a pipeline and its figures (column name -> values,
+    one per repetition, or a single one for what does not vary)."""
 
     pipeline: str
-    figures: dict[str, float]
+    figures: dict[str, list[float]]
     note: str = ""
+
+    @classmethod
+    def of(cls, figures: Figures, pipeline: str, columns: list[str], note: str = "") -> Row:
+        """The row of `pipeline` with those of `columns` it was measured in."""
+        measured = {c: figures[pipeline, c] for c in columns if (pipeline, c) in figures}
+        return cls(pipeline, measured, note)
 
 
 @dataclass
 class Target:
-    """One target of the issue: a measured ratio (or figure) against its goal."""
+    """One target of the issue: a ratio (or figure) measured in every repetition, against
+    its goal; `goal` None for a comparison reported without one."""
 
     name: str
-    value: float
-    goal: float
+    values: list[float]
+    goal: float | None
     # ">=": value must reach goal; "<=": value must not exceed it.
     compare: str = ">="
 
-    @property
-    def met(self) -> bool:
-        return self.value >= self.goal if self.compare == ">=" else self.value <= self.goal
+    def holds(self, value: float) -> bool:
+        assert self.goal is not None
+        return value >= self.goal if self.compare == ">=" else value <= self.goal
+
+    def verdict(self) -> str | None:
+        """Met or missed on the median; "clearly" when every repetition agrees, "within the
+        spread" when some repetitions fall on the other side of the goal."""
+        if self.goal is None:
+            return None
+        met = self.holds(median(self.values))
+        agreeing = sum(self.holds(v) == met for v in self.values)
+        if len(self.values) == 1:
+            return "met" if met else "missed"
+        side = "clearly" if agreeing == len(self.values) else "within the spread"
+        return f"{'met' if met else 'missed'}, {side}"
+
+
+def ratios(numerators: list[float], denominators: list[float]) -> list[float]:
+    """A ratio per repetition: both figures of one repetition ran side by side."""
+    return [ratio(n, d) for n, d in zip(numerators, denominators, strict=True)]
+
+
+def best(*series: list[float]) -> list[float]:
+    """Per repetition, the best (largest) of several pipelines' figures."""
+    return [max(values) for values in zip(*series, strict=True)]
 
 
 @dataclass
 class Result:
-    """A benchmark's output: one section of the report."""
+    """A benchmark's output on one backend: one section of the report."""
 
     section: str
     setup: str
     unit: str
+    backend: str = ""
     rows: list[Row] = field(default_factory=list)
+    # The backends' packages the measuring process had imported when it ended (`emit` sets
+    # its own unless the benchmark measured in other processes).
+    loaded: list[str] = field(default_factory=list)
     targets: list[Target] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
 
 def emit(result: Result) -> None:
     """Print `result` as the last line of stdout, for the driver."""
+    result.loaded = result.loaded or loaded_backends()
     payload = asdict(result)
     for target, original in zip(payload["targets"], result.targets, strict=True):
-        target["met"] = original.met
+        target["verdict"] = original.verdict()
     print(RESULT_PREFIX + json.dumps(payload), flush=True)
+
+
+def loaded_backends() -> list[str]:
+    """The backends' packages this process has imported."""
+    return [name for name in ("tensorflow", "jax", "torch") if name in sys.modules]
 
 
 def ratio(numerator: float, denominator: float) -> float:

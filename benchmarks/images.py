@@ -1,7 +1,9 @@
 """Image files: the rendered ImageSequence (1 and 2 thread workers, and with its decoded-image
-cache) against keras.utils.image_dataset_from_directory and a hand-written tf.data pipeline,
-all training the rendered model on the same folder of JPEG and PNG files of mixed sizes; and
-what the Sequence's check of every file at construction costs against decoding them once.
+cache) against what a user of the backend would pick instead (on TensorFlow and JAX
+keras.utils.image_dataset_from_directory and a hand-written tf.data pipeline; on torch a
+DataLoader over the files with 0 and 2 workers), all training the rendered model on the same
+folder of JPEG and PNG files of mixed sizes; and what the Sequence's check of every file at
+construction costs against decoding them once.
 
 The data: IMAGES files in class folders class_0 ... class_9, half JPEG, half PNG, each side
 between MIN_SIDE and MAX_SIDE pixels, smooth colour gradients plus noise (so neither format
@@ -24,10 +26,13 @@ from typing import Any
 import numpy as np
 
 from benchmarks.common import (
-    FitSpeed,
+    TF_DATA_BACKENDS,
+    Figures,
     Result,
     Row,
     Target,
+    best,
+    constant_sequence,
     emit,
     epoch_callbacks,
     fit_speed,
@@ -35,7 +40,9 @@ from benchmarks.common import (
     one_pass,
     parse_args,
     ratio,
-    setup_tensorflow,
+    ratios,
+    repeat,
+    setup_backend,
     sized,
     time_call,
 )
@@ -63,14 +70,17 @@ SEQUENCE_2 = "rendered ImageSequence, workers=2 (threads)"
 SEQUENCE_CACHED = f"rendered ImageSequence, workers=2, cache_mb={CACHE_MB}"
 FROM_DIRECTORY = "keras.utils.image_dataset_from_directory"
 TF_DATA = "tf.data: decode_image + map(AUTOTUNE)"
+DATALOADER_0 = "torch DataLoader, num_workers=0"
+DATALOADER_2 = "torch DataLoader, num_workers=2 (processes)"
 PREBUILT = "one pre-built batch, repeated"
+CONSTANT = "PyDataset returning one pre-built batch"
+FIRST, LATER, ALONE = "fit, first epoch", "fit, later epochs", "loader alone"
 
 
 def main() -> None:
     args = parse_args(__doc__.split("\n\n")[0])
-    setup_tensorflow(args.intra_op_threads)
+    backend = setup_backend(args, tf_data=True)
     import keras
-    import tensorflow as tf
 
     data = importlib.import_module(f"{args.package}.data")
     images = importlib.import_module(f"{args.package}.images")
@@ -99,39 +109,6 @@ def main() -> None:
             paths, y, batch_size=BATCH_SIZE, shuffle=True, seed=SEED, workers=workers, **options
         )
 
-    def from_directory() -> Any:
-        dataset = keras.utils.image_dataset_from_directory(
-            root,
-            label_mode="int",
-            color_mode="rgb" if channels == 3 else "grayscale",
-            image_size=(height, width),
-            batch_size=BATCH_SIZE,
-            shuffle=True,
-            seed=SEED,
-            verbose=False,
-        )
-        # It yields 0-255; the Sequence yields [0, 1]: the same inputs for the same model.
-        return dataset.map(lambda x, labels: (x / 255, labels))
-
-    def tf_data() -> Any:
-        def load(path: Any, label: Any) -> tuple[Any, Any]:
-            image = tf.io.decode_image(
-                tf.io.read_file(path), channels=channels, expand_animations=False
-            )
-            return tf.image.resize(image, (height, width)) / 255, label
-
-        return (
-            tf.data.Dataset.from_tensor_slices((paths, y))
-            .shuffle(len(paths), seed=SEED)
-            .map(load, num_parallel_calls=tf.data.AUTOTUNE)
-            .batch(BATCH_SIZE)
-            .prefetch(tf.data.AUTOTUNE)
-        )
-
-    def prebuilt() -> Any:
-        batch = sequence(1)[0]
-        return tf.data.Dataset.from_tensors(batch).repeat(math.ceil(count / BATCH_SIZE))
-
     def fit_on(make_loader: Callable[[], Any]) -> Callable[[list], Any]:
         def fit(callbacks: list) -> Any:
             keras.utils.set_random_seed(SEED)
@@ -143,50 +120,115 @@ def main() -> None:
 
         return fit
 
+    steps = math.ceil(count / BATCH_SIZE)
     pipelines: dict[str, tuple[Callable[[], Any], str]] = {
-        SEQUENCE_1: (lambda: sequence(1), "no pool: batches built in TensorFlow's thread"),
+        SEQUENCE_1: (lambda: sequence(1), "no pool: batches built in the trainer's thread"),
         SEQUENCE_2: (lambda: sequence(2), "Keras thread pool, Pillow releases the GIL"),
-        FROM_DIRECTORY: (from_directory, "shuffle=True, seed=0; a map(x / 255) after it"),
-        TF_DATA: (tf_data, f"shuffle({count}), read_file, decode_image, resize, /255, batch"),
         SEQUENCE_CACHED: (
             lambda: sequence(2, CACHE_MB),
             "decoded uint8 pixels kept from the first epoch (all fit the budget)",
         ),
-        PREBUILT: (prebuilt, "a loader that costs nothing: the model's own speed"),
     }
-    speeds: dict[str, list[FitSpeed]] = {name: [] for name in pipelines}
-    alone: dict[str, list[float]] = {name: [] for name in pipelines if name != PREBUILT}
-    fill: list[float] = []
+    # The pipelines a user of this backend would pick instead, and how one pass over each
+    # is timed with no model.
+    alternatives: dict[str, Callable[[], float]] = {}
+    if backend in TF_DATA_BACKENDS:
+        import tensorflow as tf
+
+        def from_directory() -> Any:
+            dataset = keras.utils.image_dataset_from_directory(
+                root,
+                label_mode="int",
+                color_mode="rgb" if channels == 3 else "grayscale",
+                image_size=(height, width),
+                batch_size=BATCH_SIZE,
+                shuffle=True,
+                seed=SEED,
+                verbose=False,
+            )
+            # It yields 0-255; the Sequence yields [0, 1]: the same inputs for the same model.
+            return dataset.map(lambda x, labels: (x / 255, labels))
+
+        def tf_data() -> Any:
+            def load(path: Any, label: Any) -> tuple[Any, Any]:
+                image = tf.io.decode_image(
+                    tf.io.read_file(path), channels=channels, expand_animations=False
+                )
+                return tf.image.resize(image, (height, width)) / 255, label
+
+            return (
+                tf.data.Dataset.from_tensor_slices((paths, y))
+                .shuffle(len(paths), seed=SEED)
+                .map(load, num_parallel_calls=tf.data.AUTOTUNE)
+                .batch(BATCH_SIZE)
+                .prefetch(tf.data.AUTOTUNE)
+            )
+
+        def prebuilt() -> Any:
+            batch = sequence(1)[0]
+            return tf.data.Dataset.from_tensors(batch).repeat(steps)
+
+        pipelines[FROM_DIRECTORY] = (
+            from_directory,
+            "shuffle=True, seed=0; a map(x / 255) after it",
+        )
+        pipelines[TF_DATA] = (
+            tf_data,
+            f"shuffle({count}), read_file, decode_image, resize, /255, batch",
+        )
+        pipelines[PREBUILT] = (prebuilt, "a loader that costs nothing: the model's own speed")
+        alternatives[FROM_DIRECTORY] = lambda: time_iteration(from_directory())
+        alternatives[TF_DATA] = lambda: time_iteration(tf_data())
+    if backend == "torch":
+        from benchmarks import torch_data
+
+        def dataloader(workers: int) -> Callable[[], Any]:
+            files = torch_data.ImageFiles(paths, y, images.IMAGE_SHAPE)
+            return lambda: torch_data.loader(files, BATCH_SIZE, workers, SEED)
+
+        pipelines[DATALOADER_0] = (dataloader(1), "Pillow in the trainer's thread")
+        pipelines[DATALOADER_2] = (
+            dataloader(2),
+            "the Sequence's workers=2 as DataLoader processes",
+        )
+        batch = sequence(1)[0]
+        pipelines[CONSTANT] = (
+            lambda: constant_sequence(batch, steps),
+            "a loader that costs nothing: the model's own speed (as a PyDataset)",
+        )
+        alternatives[DATALOADER_0] = lambda: time_call(lambda: one_pass(dataloader(1)()))
+        alternatives[DATALOADER_2] = lambda: time_call(lambda: one_pass(dataloader(2)()))
+    figures = Figures()
     # Seconds: constructing a Sequence (which checks every file), and one pass decoding them.
-    check: list[float] = []
-    decode: list[float] = []
-    for repeat in range(args.repeats):
-        print(f"images: repetition {repeat + 1} of {args.repeats}", flush=True)
+    check, decode = ("check at construction", "s"), ("one decoded pass, workers=1", "s")
+
+    def repetition() -> None:
         for name, (make, _) in pipelines.items():
-            speeds[name].append(fit_speed(fit_on(make), count))
-            s = speeds[name][-1]
-            print(f"  {name}: first {s.first:,.0f}, later {s.later:,.0f} images/s", flush=True)
-        check.append(time_call(lambda: sequence(1)))
+            speed = fit_speed(fit_on(make), count)
+            figures.add(name, FIRST, speed.first)
+            figures.add(name, LATER, speed.later)
+            print(f"  {name}: first {speed.first:,.0f}, later {speed.later:,.0f}", flush=True)
+        figures.add(*check, time_call(lambda: sequence(1)))
         # Built before the clock starts: a pass is the loader's reading, not its check.
         serial, threaded = sequence(1), sequence(2)
-        decode.append(time_call(functools.partial(one_pass, serial)))
-        alone[SEQUENCE_1].append(count / decode[-1])
-        alone[SEQUENCE_2].append(
-            count / time_call(functools.partial(one_pass, threaded, threads=2))
-        )
-        alone[FROM_DIRECTORY].append(count / time_iteration(from_directory()))
-        alone[TF_DATA].append(count / time_iteration(tf_data()))
+        figures.add(*decode, time_call(functools.partial(one_pass, serial)))
+        figures.add(SEQUENCE_1, ALONE, count / figures[decode][-1])
+        threads = time_call(functools.partial(one_pass, threaded, threads=2))
+        figures.add(SEQUENCE_2, ALONE, count / threads)
+        for name, seconds in alternatives.items():
+            figures.add(name, ALONE, count / seconds())
         filling, full = cache_passes(sequence(2, CACHE_MB))
-        fill.append(count / filling)
-        alone[SEQUENCE_CACHED].append(count / full)
-        print(
-            "  loader alone: "
-            + ", ".join(f"{name}: {runs[-1]:,.0f}" for name, runs in alone.items()),
-            flush=True,
-        )
+        figures.add(SEQUENCE_CACHED, "filling the cache", count / filling)
+        figures.add(SEQUENCE_CACHED, ALONE, count / full)
 
-    first = {name: median(s.first for s in runs) for name, runs in speeds.items()}
-    later = {name: median(s.later for s in runs) for name, runs in speeds.items()}
+    firsts = [(name, FIRST) for name in (SEQUENCE_1, SEQUENCE_2, *alternatives)]
+    laters = [(name, LATER) for name in (SEQUENCE_CACHED, *alternatives)]
+    spread_note = repeat(args, "images", repetition, figures, [*firsts, *laters, check, decode])
+
+    def best_of(names: list[str], column: str) -> list[float]:
+        return best(*(figures[name, column] for name in names))
+
+    others = list(alternatives)
     result = Result(
         section=(
             f"Image files: {count:,} JPEG and PNG files ({MIN_SIDE}-{MAX_SIDE} px a side) "
@@ -194,73 +236,60 @@ def main() -> None:
         ),
         setup=(
             f"The rendered image model (a small CNN, {CLASSES} classes), {epochs} epochs per "
-            "fit, every loader shuffling with seed 0: 'first epoch' includes tracing (and, with "
-            "the cache, filling it); 'later epochs' is the median of the rest. 'loader alone' "
-            "is one pass over every batch with no model: Sequences call __getitem__ (workers=2: "
-            "from 2 threads), tf.data pipelines are iterated eagerly once their first batch is "
-            "out; the cached row is a pass over a full cache."
+            "fit, every loader shuffling with seed 0: 'first epoch' includes tracing or "
+            "compiling (and, with the cache, filling it); 'later epochs' is the median of the "
+            "rest. 'loader alone' is one pass over every batch with no model: Sequences call "
+            "__getitem__ (workers=2: from 2 threads), tf.data pipelines are iterated eagerly "
+            "once their first batch is out, DataLoaders iterated; the cached row is a pass "
+            "over a full cache. The best alternative is taken per repetition."
         ),
         unit="images/s",
+        backend=backend,
+        rows=[
+            Row.of(figures, name, [FIRST, LATER, ALONE], note)
+            for name, (_, note) in pipelines.items()
+        ],
     )
-    for name, (_, note) in pipelines.items():
-        figures = {"fit, first epoch": first[name], "fit, later epochs": later[name]}
-        if name in alone:
-            figures["loader alone"] = median(alone[name])
-        result.rows.append(Row(name, figures, note))
-    best_first = max(first[SEQUENCE_1], first[SEQUENCE_2])
     result.targets = [
         Target(
-            "Sequence (best of 1/2 workers) / image_dataset_from_directory, first epoch",
-            ratio(best_first, first[FROM_DIRECTORY]),
+            "Sequence (best of 1/2 workers) / the best alternative, first epoch",
+            ratios(best_of([SEQUENCE_1, SEQUENCE_2], FIRST), best_of(others, FIRST)),
             1.0,
         ),
         Target(
-            "Sequence with cache / image_dataset_from_directory, later epochs (clearly ahead)",
-            ratio(later[SEQUENCE_CACHED], later[FROM_DIRECTORY]),
+            "Sequence with cache / the best alternative, later epochs (clearly ahead)",
+            ratios(figures[SEQUENCE_CACHED, LATER], best_of(others, LATER)),
             1.5,
         ),
         Target(
             "Sequence's check at construction / one decoded pass (workers=1)",
-            ratio(median(check), median(decode)),
+            ratios(figures[check], figures[decode]),
             CHECK_SHARE,
             "<=",
         ),
     ]
     image_bytes = height * width * channels
+    free = PREBUILT if PREBUILT in pipelines else CONSTANT
+    own_speed = figures.median(free, LATER)
     result.notes = [
+        spread_note,
+        f"The alternatives, the best of them taken per repetition: {'; '.join(others)}.",
         f"The cache holds {image_bytes:,} bytes per image ({height} x {width} x {channels} "
         f"uint8): {count * image_bytes / 2**20:.1f} MiB for all {count:,}; its first pass "
-        f"(filling it, no model) ran at {median(fill):,.0f} images/s.",
+        f"(filling it, no model) ran at "
+        f"{figures.median(SEQUENCE_CACHED, 'filling the cache'):,.0f} images/s.",
         f"Files: {describe_files(root)}.",
         f"The Sequence's check at construction (every file opened, its header parsed and its end "
-        f"read; nothing decoded) took {median(check):.2f} s: "
-        f"{median(check) * 10_000 / count:.2f} s per 10,000 images, "
-        f"{ratio(median(check), median(decode)):.1%} of one pass decoding them (workers=1, "
-        f"{median(decode) * 10_000 / count:.1f} s per 10,000); files in the page cache.",
-        f"The model's own speed (a loader that costs nothing) is {later[PREBUILT]:,.0f} "
+        f"read; nothing decoded) took {figures.median(*check):.2f} s: "
+        f"{figures.median(*check) * 10_000 / count:.2f} s per 10,000 images, "
+        f"{median(result.targets[-1].values):.1%} of one pass decoding them (workers=1, "
+        f"{figures.median(*decode) * 10_000 / count:.1f} s per 10,000); files in the page cache.",
+        f"The model's own speed (a loader that costs nothing: {free}) is {own_speed:,.0f} "
         "images/s in later epochs: no loader can be more than "
-        f"{ratio(later[PREBUILT], later[FROM_DIRECTORY]):.2f} times "
-        "image_dataset_from_directory's later epochs here.",
-        spread_note(speeds),
+        f"{ratio(own_speed, median(best_of(others, LATER))):.2f} times the best alternative's "
+        "later epochs here.",
     ]
     emit(result)
-
-
-def spread_note(speeds: dict[str, list[FitSpeed]]) -> str:
-    """How far image_dataset_from_directory's later epochs varied, and the cache against its best.
-
-    tf.data sometimes takes about a second to start a new epoch's iterator (measured: not
-    every epoch, not every run), so its later-epoch figure of one fit can halve.
-    """
-    runs = [s.later for s in speeds[FROM_DIRECTORY]]
-    best = max(runs)
-    cached = median(s.later for s in speeds[SEQUENCE_CACHED])
-    return (
-        f"image_dataset_from_directory's later epochs ranged from {min(runs):,.0f} to "
-        f"{best:,.0f} images/s over the repetitions (some tf.data epochs start with a stall "
-        f"of about a second); against its best, the cached Sequence is "
-        f"{ratio(cached, best):.2f} times as fast."
-    )
 
 
 def cache_passes(loader: Any) -> tuple[float, float]:

@@ -20,16 +20,19 @@ from typing import Any
 import numpy as np
 
 from benchmarks.common import (
+    Figures,
     PeakRss,
     Result,
     Row,
     Target,
     emit,
     epoch_callbacks,
+    loaded_backends,
     median,
     parse_args,
+    repeat,
     rss_mib,
-    setup_tensorflow,
+    setup_backend,
     sized,
 )
 
@@ -64,21 +67,24 @@ def main() -> None:
     # Every fit in a new process: a mapping that Keras or TensorFlow still holds on to after
     # a fit (measured: the memmap of an earlier fit stayed resident) must not count against
     # the next one, and each peak is that of one process training once.
-    runs: dict[str, list[dict[str, float]]] = {RENDERED: [], TUTORIAL: []}
-    for repeat in range(args.repeats):
-        print(f"memmap: repetition {repeat + 1} of {args.repeats}", flush=True)
-        for name, measured in runs.items():
-            measured.append(measure_in_child(name))
-            figures = measured[-1]
+    figures = Figures()
+    loaded: list[str] = []
+
+    def repetition() -> None:
+        for name in (RENDERED, TUTORIAL):
+            measured = measure_in_child(name)
+            loaded[:] = measured.pop("loaded")
+            for key, value in measured.items():
+                figures.add(name, key, value)
             print(
-                f"  {name}: {figures['speed']:,.0f} samples/s, peak RSS {figures['peak']:,.0f} MiB",
+                f"  {name}: {measured['speed']:,.0f} samples/s, "
+                f"peak RSS {measured['peak']:,.0f} MiB",
                 flush=True,
             )
 
-    def mid(name: str, key: str) -> float:
-        return median(run[key] for run in runs[name])
-
-    baseline = median(run["baseline"] for measured in runs.values() for run in measured)
+    spread_note = repeat(args, "memmap", repetition, figures, [(RENDERED, "peak")])
+    baseline = median([*figures[RENDERED, "baseline"], *figures[TUTORIAL, "baseline"]])
+    backend = os.environ.get("KERAS_BACKEND", "tensorflow")
     result = Result(
         section=f"A memmap on disk: {rows:,} x {FEATURES} float32 ({file_gib:.1f} GiB, "
         f"{file_gib / (ram / 2**30):.0%} of RAM), batch {BATCH_SIZE}",
@@ -87,44 +93,50 @@ def main() -> None:
             "process per fit; the file opened with np.load(mmap_mode='r') as the project's "
             "storage does. Peak RSS: the process's resident memory (VmRSS, mapped file pages "
             "included) sampled every 20 ms from before the loader is made to the end of fit; "
-            f"before opening the file it was {baseline:,.0f} MiB (TensorFlow, the model, the "
+            f"before opening the file it was {baseline:,.0f} MiB (the backend, the model, the "
             "labels). The file is in the page cache after the first run: these are reads "
             "from memory, not disk."
         ),
         unit="samples/s",
+        backend=backend,
+        loaded=loaded,
+        rows=[
+            Row(
+                RENDERED,
+                {
+                    "fit, one epoch": figures[RENDERED, "speed"],
+                    "peak RSS, MiB": figures[RENDERED, "peak"],
+                    "construction (reads every row)": figures[RENDERED, "construction"],
+                },
+                "rows in a new order every epoch, read with preadv",
+            ),
+            Row(
+                TUTORIAL,
+                {
+                    "fit, one epoch": figures[TUTORIAL, "speed"],
+                    "peak RSS, MiB": figures[TUTORIAL, "peak"],
+                },
+                "contiguous slices of the mapping",
+            ),
+        ],
+        targets=[
+            Target(
+                "peak RSS (MiB) training on the memmap, rendered Sequence",
+                figures[RENDERED, "peak"],
+                PEAK_RSS_GOAL_MIB,
+                "<=",
+            )
+        ],
     )
-    result.rows = [
-        Row(
-            RENDERED,
-            {
-                "fit, one epoch": mid(RENDERED, "speed"),
-                "peak RSS, MiB": mid(RENDERED, "peak"),
-                "construction (reads every row)": mid(RENDERED, "construction"),
-            },
-            "rows in a new order every epoch, read with preadv",
-        ),
-        Row(
-            TUTORIAL,
-            {"fit, one epoch": mid(TUTORIAL, "speed"), "peak RSS, MiB": mid(TUTORIAL, "peak")},
-            "contiguous slices of the mapping",
-        ),
-    ]
-    result.targets = [
-        Target(
-            "peak RSS (MiB) training on the memmap, rendered Sequence",
-            mid(RENDERED, "peak"),
-            PEAK_RSS_GOAL_MIB,
-            "<=",
-        )
-    ]
-    result.notes.append(
+    result.notes = [
+        spread_note,
         "Construction checks every value for NaN and infinity (array_checks.check_finite), "
-        "reading the whole file once in 64 MiB chunks."
-    )
+        "reading the whole file once in 64 MiB chunks.",
+    ]
     emit(result)
 
 
-def measure_in_child(pipeline: str) -> dict[str, float]:
+def measure_in_child(pipeline: str) -> dict[str, Any]:
     """Run this module again, measuring `pipeline` once, and return its figures."""
     env = {**os.environ, PIPELINE_ENV: pipeline}
     process = subprocess.run(
@@ -140,9 +152,9 @@ def measure_in_child(pipeline: str) -> dict[str, float]:
     raise SystemExit(f"memmap: measuring {pipeline!r} failed (exit code {process.returncode})")
 
 
-def measure(args: Any, pipeline: str, path: Path, rows: int) -> dict[str, float]:
+def measure(args: Any, pipeline: str, path: Path, rows: int) -> dict[str, Any]:
     """Train one epoch on the memmap with `pipeline`: its speed and peak RSS."""
-    setup_tensorflow(args.intra_op_threads)
+    setup_backend(args, tf_data=False)
     import keras
 
     from benchmarks.tutorial import TutorialSequence
@@ -171,6 +183,7 @@ def measure(args: Any, pipeline: str, path: Path, rows: int) -> dict[str, float]
         "peak": peak.peak_mib,
         "baseline": baseline,
         "construction": construction,
+        "loaded": loaded_backends(),
     }
 
 

@@ -1,12 +1,15 @@
 """Token sequences of long-tailed lengths: the rendered TokenSequence with and without
-bucketing against global padding (keras.utils.pad_sequences) and tf.data bucketing, all
-training the rendered model (Embedding mask_zero -> GRU + masked average) on the same data.
+bucketing against global padding (keras.utils.pad_sequences) and what a user of the backend
+would pick instead (tf.data bucketing on TensorFlow and JAX; on torch a DataLoader padding
+each batch to its longest), all training the rendered model (Embedding mask_zero -> GRU +
+masked average) on the same data.
 
 On a CPU the GRU runs one step per padded position of a batch (the mask only carries its
 state over masked steps), so padding costs as much as tokens, and a few long sequences pad
 their whole batch. A step costs nearly as much for a few rows as for 64 (measured here:
 64 x 512 takes about twice 16 x 512), so an epoch's time follows its time steps (padded
-lengths summed over its batches) more closely than its token slots.
+lengths summed over its batches) more closely than its token slots. On JAX every new batch
+shape compiles the step once: the 'batch shapes' column counts them.
 """
 
 from __future__ import annotations
@@ -19,10 +22,12 @@ from typing import Any
 import numpy as np
 
 from benchmarks.common import (
-    FitSpeed,
+    TF_DATA_BACKENDS,
+    Figures,
     Result,
     Row,
     Target,
+    best,
     emit,
     epoch_callbacks,
     fit_speed,
@@ -30,7 +35,9 @@ from benchmarks.common import (
     one_pass,
     parse_args,
     ratio,
-    setup_tensorflow,
+    ratios,
+    repeat,
+    setup_backend,
     sized,
     time_call,
 )
@@ -40,6 +47,9 @@ BATCH_SIZE, CLASSES, VOCAB_SIZE = 64, 2, 10_000
 # every pool of a larger dataset; an epoch padded to 512 takes about 5 s here, and the
 # whole run with 3 repetitions about 4 minutes. Smoke: two full batches and a partial one.
 SAMPLES, QUICK_SAMPLES, SMOKE_SAMPLES = 3200, 640, 2 * BATCH_SIZE + 1
+# Smoke: no sequence longer than this, so every pipeline's batches take few shapes: on JAX
+# each new shape compiles the GRU again (seconds), most of a smoke run otherwise.
+SMOKE_LONGEST = 8
 # Log-normal lengths, median 48 and sigma 1.0: mean about 75, about 1 % cut at 512, and
 # a random batch of 64 nearly always holds a sequence of 300 or more.
 MEDIAN_LENGTH, LENGTH_SIGMA = 48, 1.0
@@ -57,6 +67,8 @@ PREBUILT = "bucket=True's batches, pre-built in tf.data"
 GLOBAL = "keras.utils.pad_sequences + fit(x, y)"
 TF_32 = "tf.data bucket_by_sequence_length, widths 32"
 TF_POW2 = "tf.data bucket_by_sequence_length, powers of 2"
+DATALOADER = "torch DataLoader, each batch padded to its longest"
+FIRST, LATER, ALONE = "fit, first epoch", "fit, later epochs", "loader alone"
 
 
 def make_data(samples: int, max_length: int) -> tuple[list[np.ndarray], np.ndarray]:
@@ -77,9 +89,8 @@ def make_data(samples: int, max_length: int) -> tuple[list[np.ndarray], np.ndarr
 
 def main() -> None:
     args = parse_args(__doc__.split("\n\n")[0])
-    setup_tensorflow(args.intra_op_threads)
+    backend = setup_backend(args, tf_data=True)
     import keras
-    import tensorflow as tf
 
     data = importlib.import_module(f"{args.package}.data")
     model_module = importlib.import_module(f"{args.package}.model")
@@ -87,7 +98,7 @@ def main() -> None:
 
     samples = sized(args, SAMPLES, QUICK_SAMPLES, SMOKE_SAMPLES)
     epochs = sized(args, EPOCHS, QUICK_EPOCHS, QUICK_EPOCHS)
-    sequences, labels = make_data(samples, max_length)
+    sequences, labels = make_data(samples, SMOKE_LONGEST if args.smoke else max_length)
     lengths = np.array([len(tokens) for tokens in sequences])
     # Generated lengths never pass max_length, so no pipeline has anything to cut.
     padded = keras.utils.pad_sequences(
@@ -102,44 +113,7 @@ def main() -> None:
 
         return make
 
-    def tf_bucketing(boundaries: list[int]) -> Callable[[], Any]:
-        def make() -> Any:
-            ragged = tf.RaggedTensor.from_row_lengths(np.concatenate(sequences), lengths)
-            return (
-                tf.data.Dataset.from_tensor_slices((ragged, labels))
-                .map(as_dense)
-                # A full-size buffer: the same uniform shuffle as the Sequence's.
-                .shuffle(samples, seed=0)
-                .bucket_by_sequence_length(
-                    sequence_length,
-                    boundaries,
-                    [BATCH_SIZE] * (len(boundaries) + 1),
-                    pad_to_bucket_boundary=False,
-                )
-                .prefetch(tf.data.AUTOTUNE)
-            )
-
-        return make
-
-    def prebuilt() -> Any:
-        """The bucketed Sequence's batches for every epoch of a fit, held in the graph."""
-        loader = token_sequence(True)()
-        xs: list[np.ndarray] = []
-        ys: list[np.ndarray] = []
-        for epoch in range(epochs):
-            loader.set_epoch(epoch)  # as TrainerEpoch does in fit
-            for x, y in batches(loader):
-                xs.append(x)
-                ys.append(y)
-        rows = tf.RaggedTensor.from_row_lengths(
-            np.concatenate([x.ravel() for x in xs]), [x.shape[1] for x in xs for _ in x]
-        )
-        tokens = tf.RaggedTensor.from_row_lengths(rows, [len(x) for x in xs])
-        targets = tf.RaggedTensor.from_row_lengths(np.concatenate(ys), [len(y) for y in ys])
-        dataset = tf.data.Dataset.from_tensor_slices((tokens, targets))
-        return dataset.map(as_dense_batch).prefetch(tf.data.AUTOTUNE)
-
-    accuracy: dict[str, float] = {}
+    figures = Figures()
 
     def fit_on(name: str, make: Callable[[], Any], **fit_options: Any) -> Callable[[list], Any]:
         def fit(callbacks: list) -> None:
@@ -151,70 +125,138 @@ def main() -> None:
             loader = make()
             callbacks = [*epoch_callbacks(loader), *callbacks]
             history = model.fit(loader, epochs=epochs, verbose=0, callbacks=callbacks, **options)
-            accuracy[name] = history.history["accuracy"][-1]
+            figures.add(name, "accuracy", history.history["accuracy"][-1])
 
         return fit
 
+    # The loaders timed alone, and the fits: name -> (fit, note).
     loaders: dict[str, Callable[[], Any]] = {
         UNBUCKETED: token_sequence(False),
         BUCKETED: token_sequence(True),
-        TF_32: tf_bucketing(BOUNDARIES_32),
-        TF_POW2: tf_bucketing(BOUNDARIES_POW2),
     }
     pipelines: dict[str, tuple[Callable[[list], Any], str]] = {
         UNBUCKETED: (fit_on(UNBUCKETED, loaders[UNBUCKETED]), "pad_multiple=8"),
         BUCKETED: (fit_on(BUCKETED, loaders[BUCKETED]), "pad_multiple=8"),
-        # steps_per_epoch: Keras then reads on through the epochs' batches, in turn.
-        PREBUILT: (
-            fit_on(PREBUILT, prebuilt, steps_per_epoch=math.ceil(samples / BATCH_SIZE)),
-            "the same batches, no Python per batch: the floor for this loader",
-        ),
         GLOBAL: (
             fit_on(GLOBAL, lambda: padded, y=labels, batch_size=BATCH_SIZE, shuffle=True),
             f"maxlen={max_length}, padding='post'; fit(batch_size={BATCH_SIZE}, shuffle=True)",
         ),
-        TF_32: (
+    }
+    if backend in TF_DATA_BACKENDS:
+        import tensorflow as tf
+
+        def tf_bucketing(boundaries: list[int]) -> Callable[[], Any]:
+            def make() -> Any:
+                ragged = tf.RaggedTensor.from_row_lengths(np.concatenate(sequences), lengths)
+                return (
+                    tf.data.Dataset.from_tensor_slices((ragged, labels))
+                    .map(as_dense)
+                    # A full-size buffer: the same uniform shuffle as the Sequence's.
+                    .shuffle(samples, seed=0)
+                    .bucket_by_sequence_length(
+                        sequence_length,
+                        boundaries,
+                        [BATCH_SIZE] * (len(boundaries) + 1),
+                        pad_to_bucket_boundary=False,
+                    )
+                    .prefetch(tf.data.AUTOTUNE)
+                )
+
+            return make
+
+        def prebuilt() -> Any:
+            """The bucketed Sequence's batches for every epoch of a fit, held in the graph."""
+            loader = token_sequence(True)()
+            xs: list[np.ndarray] = []
+            ys: list[np.ndarray] = []
+            for epoch in range(epochs):
+                loader.set_epoch(epoch)  # as TrainerEpoch does in fit
+                for x, y in batches(loader):
+                    xs.append(x)
+                    ys.append(y)
+            rows = tf.RaggedTensor.from_row_lengths(
+                np.concatenate([x.ravel() for x in xs]), [x.shape[1] for x in xs for _ in x]
+            )
+            tokens = tf.RaggedTensor.from_row_lengths(rows, [len(x) for x in xs])
+            targets = tf.RaggedTensor.from_row_lengths(np.concatenate(ys), [len(y) for y in ys])
+            dataset = tf.data.Dataset.from_tensor_slices((tokens, targets))
+            return dataset.map(as_dense_batch).prefetch(tf.data.AUTOTUNE)
+
+        loaders[TF_32] = tf_bucketing(BOUNDARIES_32)
+        loaders[TF_POW2] = tf_bucketing(BOUNDARIES_POW2)
+        pipelines[TF_32] = (
             fit_on(TF_32, loaders[TF_32]),
             f"boundaries {BOUNDARIES_32[0]}, {BOUNDARIES_32[1]}, ..., {BOUNDARIES_32[-1]}",
-        ),
-        TF_POW2: (
+        )
+        pipelines[TF_POW2] = (
             fit_on(TF_POW2, loaders[TF_POW2]),
             f"boundaries {', '.join(map(str, BOUNDARIES_POW2))}",
-        ),
-    }
+        )
+    if backend == "tensorflow":
+        # steps_per_epoch: Keras then reads on through the epochs' batches, in turn.
+        pipelines[PREBUILT] = (
+            fit_on(PREBUILT, prebuilt, steps_per_epoch=math.ceil(samples / BATCH_SIZE)),
+            "the same batches, no Python per batch: the floor for this loader",
+        )
+    if backend == "torch":
+        from benchmarks import torch_data
+
+        def dataloader() -> Any:
+            tokens = torch_data.TokenLists(sequences, labels)
+            return torch_data.loader(tokens, BATCH_SIZE, 1, 0, collate_fn=torch_data.pad_batch)
+
+        loaders[DATALOADER] = dataloader
+        pipelines[DATALOADER] = (
+            fit_on(DATALOADER, dataloader),
+            "shuffle=True, num_workers=0, collate_fn: pad_sequence (no bucketing)",
+        )
 
     # The batches each pipeline feeds the model over the epochs of a fit: fixed by the
     # seeds, so read once, outside the timed repetitions.
     shapes = {name: batch_shapes(make(), epochs) for name, make in loaders.items()}
-    shapes[PREBUILT] = shapes[BUCKETED]
+    if PREBUILT in pipelines:
+        shapes[PREBUILT] = shapes[BUCKETED]
     shapes[GLOBAL] = [
         (min(BATCH_SIZE, samples - start), max_length)
         for _ in range(epochs)
         for start in range(0, samples, BATCH_SIZE)
     ]
     real_tokens = int(lengths.sum()) * epochs
-    fraction = {
-        name: 1 - real_tokens / sum(rows * length for rows, length in batches)
-        for name, batches in shapes.items()
-    }
+    for name, batches_of in shapes.items():
+        fraction = 1 - real_tokens / sum(rows * length for rows, length in batches_of)
+        figures.add(name, "padded fraction", fraction)
+        figures.add(name, "batches / epoch", len(batches_of) / epochs)
+        figures.add(name, "batch shapes", len(set(batches_of)))
+        figures.add(name, "time steps / epoch", sum(length for _, length in batches_of) / epochs)
     for name in (UNBUCKETED, BUCKETED):
-        check_fraction(loaders[name](), fraction[name], epochs, name)
+        check_fraction(loaders[name](), figures.median(name, "padded fraction"), epochs, name)
 
-    speeds: dict[str, list[FitSpeed]] = {name: [] for name in pipelines}
-    alone: dict[str, list[float]] = {name: [] for name in loaders}
-    for repeat in range(args.repeats):
-        print(f"sequences: repetition {repeat + 1} of {args.repeats}", flush=True)
+    def repetition() -> None:
         for name, (fit, _) in pipelines.items():
-            speeds[name].append(fit_speed(fit, samples))
-            s = speeds[name][-1]
-            print(f"  {name}: first {s.first:,.0f}, later {s.later:,.0f}", flush=True)
+            speed = fit_speed(fit, samples)
+            figures.add(name, FIRST, speed.first)
+            figures.add(name, LATER, speed.later)
+            print(f"  {name}: first {speed.first:,.0f}, later {speed.later:,.0f}", flush=True)
         for name, make in loaders.items():
             # Built outside the timing: a pass is what every epoch costs.
             loader = make()
-            alone[name].append(samples / time_call(lambda loader=loader: one_pass(loader)))
+            figures.add(name, ALONE, samples / time_call(lambda loader=loader: one_pass(loader)))
 
-    later = {name: median(s.later for s in runs) for name, runs in speeds.items()}
-    first = {name: median(s.first for s in runs) for name, runs in speeds.items()}
+    bucketings = [name for name in (TF_32, TF_POW2) if name in pipelines]
+    watched = [(name, LATER) for name in (BUCKETED, *bucketings)]
+    spread_note = repeat(args, "sequences", repetition, figures, watched)
+
+    later = {name: figures[name, LATER] for name in pipelines}
+    columns = [
+        "padded fraction",
+        "batches / epoch",
+        "batch shapes",
+        "time steps / epoch",
+        FIRST,
+        LATER,
+        ALONE,
+        "accuracy",
+    ]
     result = Result(
         section=(
             f"Token sequences: {samples:,} sequences, log-normal lengths (median "
@@ -223,58 +265,70 @@ def main() -> None:
         setup=(
             f"The rendered sequence model (Embedding {VOCAB_SIZE:,} x 32 with mask_zero, "
             f"GRU 32 + masked average, {CLASSES} classes), {epochs} epochs per fit, every "
-            "pipeline shuffled: 'first epoch' includes tracing; 'later epochs' is the "
-            f"median of the rest. Mean length {lengths.mean():.1f}, longest {lengths.max()}, "
-            f"{int((lengths >= 256).sum())} sequences of 256 tokens or more. "
+            "pipeline shuffled: 'first epoch' includes tracing or compiling; 'later epochs' "
+            f"is the median of the rest. Mean length {lengths.mean():.1f}, longest "
+            f"{lengths.max()}, {int((lengths >= 256).sum())} sequences of 256 tokens or more. "
             "'padded fraction' is padding tokens / all token slots of the batches the "
             "pipeline produced over the epochs of a fit; 'batches' and 'time steps' (padded "
             "lengths summed over the batches: what the GRU runs) are per epoch, averaged "
-            "over them. 'loader alone' is one pass over every batch with no model "
-            "(tf.data: iterating the dataset eagerly). 'accuracy' is the training accuracy "
-            "of the last epoch (last repetition): a check that every pipeline learns."
+            "over them; 'batch shapes' counts the distinct (rows, length) of a fit (on JAX, "
+            "a compilation each). 'loader alone' is one pass over every batch with no model "
+            "(tf.data and DataLoader: iterating them). 'accuracy' is the training accuracy "
+            "of the last epoch: a check that every pipeline learns."
         ),
         unit="samples/s",
+        backend=backend,
+        rows=[Row.of(figures, name, columns, note) for name, (_, note) in pipelines.items()],
     )
-    for name, (_, note) in pipelines.items():
-        figures = {
-            "padded fraction": fraction[name],
-            "batches / epoch": len(shapes[name]) / epochs,
-            "time steps / epoch": sum(length for _, length in shapes[name]) / epochs,
-            "fit, first epoch": first[name],
-            "fit, later epochs": later[name],
-        }
-        if name in alone:
-            figures["loader alone"] = median(alone[name])
-        figures["accuracy"] = accuracy[name]
-        result.rows.append(Row(name, figures, note))
-    # The stronger baseline: the target must not hang on a choice of boundaries.
-    tf_best = max(later[TF_32], later[TF_POW2])
     result.targets = [
         Target(
             "padded fraction, bucketed Sequence / global padding",
-            ratio(fraction[BUCKETED], fraction[GLOBAL]),
+            ratios(figures[BUCKETED, "padded fraction"], figures[GLOBAL, "padded fraction"]),
             0.5,
             "<=",
-        ),
-        Target(
-            "fit throughput, bucketed Sequence / tf.data bucketing (later epochs)",
-            ratio(later[BUCKETED], tf_best),
-            1.0,
-        ),
+        )
     ]
-    result.notes = [
-        "The throughput target compares with the faster of the two tf.data bucketings.",
-        f"Bucketing speeds the rendered Sequence up {ratio(later[BUCKETED], later[UNBUCKETED]):.1f}"
-        f"x (later epochs); it is {ratio(later[BUCKETED], later[GLOBAL]):.1f}x global padding.",
-        "Keras on TensorFlow feeds a PyDataset through tf.data.Dataset.from_generator: "
-        f"against its own batches pre-built in the graph the bucketed Sequence runs at "
-        f"{ratio(later[BUCKETED], later[PREBUILT]):.2f} of the speed (later epochs); its "
-        f"__getitem__ takes {BATCH_SIZE / median(alone[BUCKETED]) * 1e3:.2f} ms a batch.",
+    result.notes = [spread_note]
+    if bucketings:
+        # The stronger baseline: the target must not hang on a choice of boundaries.
+        result.targets.append(
+            Target(
+                "fit throughput, bucketed Sequence / tf.data bucketing (later epochs)",
+                ratios(later[BUCKETED], best(*(later[name] for name in bucketings))),
+                1.0,
+            )
+        )
+        result.notes.append(
+            "The throughput target compares with the faster of the two tf.data bucketings, "
+            "per repetition."
+        )
+    if DATALOADER in pipelines:
+        result.targets.append(
+            Target(
+                "fit throughput, bucketed Sequence / DataLoader padding each batch",
+                ratios(later[BUCKETED], later[DATALOADER]),
+                None,
+            )
+        )
+    bucketed, unbucketed = median(later[BUCKETED]), median(later[UNBUCKETED])
+    result.notes.append(
+        f"Bucketing speeds the rendered Sequence up {ratio(bucketed, unbucketed):.1f}x (later "
+        f"epochs); it is {ratio(bucketed, median(later[GLOBAL])):.1f}x global padding."
+    )
+    if PREBUILT in pipelines:
+        result.notes.append(
+            "Keras on TensorFlow feeds a PyDataset through tf.data.Dataset.from_generator: "
+            f"against its own batches pre-built in the graph the bucketed Sequence runs at "
+            f"{ratio(bucketed, median(later[PREBUILT])):.2f} of the speed (later epochs); its "
+            f"__getitem__ takes {BATCH_SIZE / figures.median(BUCKETED, ALONE) * 1e3:.2f} ms a "
+            "batch."
+        )
+    result.notes.append(
         "The rendered Sequence rounds batch lengths up to multiples of 8 and pads batch 0 of "
         "every epoch to the longest length (so TensorFlow never fixes the length; see "
         "padding.py). tf.data pads each batch to its own longest sequence but ends every "
-        "epoch with a partial batch per bucket, long buckets included.",
-    ]
+        "epoch with a partial batch per bucket, long buckets included."
+    )
     emit(result)
 
 

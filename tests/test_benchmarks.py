@@ -1,6 +1,7 @@
 """The benchmarks cannot rot silently: `python -m benchmarks --smoke` (the least sizes, one
-repetition) runs every benchmark once, so a change to the template that breaks one (a rename,
-a new argument) fails here. Its figures are not checked: they depend on the machine."""
+repetition) runs every benchmark once on every backend, so a change to the template that
+breaks one (a rename, a new argument, a backend it no longer runs on) fails here. Its figures
+are not checked: they depend on the machine."""
 
 from __future__ import annotations
 
@@ -13,9 +14,10 @@ import pytest
 
 from tests.helpers import REPO_ROOT, run_bounded, tail
 
-# A hang bound, minutes beyond any normal run (1.5 min on an idle 2-core machine, 5 min measured
-# on one loaded by five other test runs).
-HANG_SECONDS = 20 * 60
+# A hang bound, minutes beyond any normal run (SMOKE_MINUTES below, three backends; twice
+# that measured on a 2-core machine loaded by other test runs).
+HANG_SECONDS = 30 * 60
+BACKENDS = ("tensorflow", "jax", "torch")
 # Each benchmark's section heading in the report (benchmarks/<name>.py, Result.section).
 SECTIONS = {
     "arrays": "Arrays in memory",
@@ -25,6 +27,12 @@ SECTIONS = {
 }
 # A figure as benchmarks.__main__.format_number prints it; "-" is a figure not measured.
 NUMBER = re.compile(r"-?(\d{1,3}(,\d{3})*|\d+)(\.\d+)?(e[+-]\d+)?|inf")
+# What a user of each backend picks instead, which its sections must measure (and only it).
+OWN_PIPELINES = {
+    "tensorflow": ["tf.data", "image_dataset_from_directory"],
+    "jax": ["tf.data", "image_dataset_from_directory"],
+    "torch": ["torch DataLoader"],
+}
 
 
 def snapshot(folder: Path) -> dict[Path, int]:
@@ -46,13 +54,20 @@ def pipeline_rows(section: str) -> list[list[str]]:
 
 
 @pytest.mark.slow
-def test_benchmarks_smoke_run_prints_every_table(tmp_path: Path) -> None:
+def test_benchmarks_smoke_run_prints_every_table_on_every_backend(tmp_path: Path) -> None:
     work = tmp_path / "bench"
     repository_folders = [REPO_ROOT / "build", REPO_ROOT / "benchmarks"]
     before = [snapshot(folder) for folder in repository_folders]
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    # KERAS_BACKEND here must not matter: the driver sets it for each benchmark's process.
+    env = {
+        **os.environ,
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "KERAS_BACKEND": "tensorflow",
+    }
+    command = [sys.executable, "-m", "benchmarks", "--smoke", "--work", work]
     done = run_bounded(
-        [sys.executable, "-m", "benchmarks", "--smoke", "--work", work],
+        [*command, "--backend", ",".join(BACKENDS)],
         timeout=HANG_SECONDS,
         cwd=REPO_ROOT,
         env=env,
@@ -61,16 +76,34 @@ def test_benchmarks_smoke_run_prints_every_table(tmp_path: Path) -> None:
     assert done.returncode == 0, output
     assert "SMOKE sizes" in done.stdout, output
 
-    # The report: a "## " section per benchmark, in the order they ran.
-    sections = done.stdout.split("\n## ")[1:]
-    assert [section.split(":", 1)[0] for section in sections] == list(SECTIONS.values()), output
-    for name, section in zip(SECTIONS, sections, strict=True):
-        rows = pipeline_rows(section)
-        assert len(rows) >= 2, f"{name}: a table compares pipelines\n{section}"
-        for figures in rows:
-            assert all(NUMBER.fullmatch(f) or f == "-" for f in figures), (name, figures)
-            assert any(NUMBER.fullmatch(f) for f in figures), (name, figures)
-    assert re.search(r"^Targets met: \d+ of \d+\.", done.stdout, re.MULTILINE), output
+    # A "## backend" part per backend, in order, each with a "### " section per benchmark.
+    report, summary = done.stdout.split("\n## Targets\n")
+    parts = report.split("\n## ")[1:]
+    assert [part.split("\n", 1)[0] for part in parts] == list(BACKENDS), output
+    for backend, part in zip(BACKENDS, parts, strict=True):
+        sections = part.split("\n### ")[1:]
+        assert [section.split(":", 1)[0] for section in sections] == list(SECTIONS.values())
+        for name, section in zip(SECTIONS, sections, strict=True):
+            rows = pipeline_rows(section)
+            assert len(rows) >= 2, f"{backend} {name}: a table compares pipelines\n{section}"
+            for figures in rows:
+                assert all(NUMBER.fullmatch(f) or f == "-" for f in figures), (name, figures)
+                assert any(NUMBER.fullmatch(f) for f in figures), (name, figures)
+        # Its own alternatives' rows, and no other backend's.
+        names = {row.split("|")[1].strip() for row in part.splitlines() if row.startswith("| ")}
+        for pipeline in {p for own in OWN_PIPELINES.values() for p in own}:
+            measured = any(name.startswith((pipeline, f"keras.utils.{pipeline}")) for name in names)
+            assert measured == (pipeline in OWN_PIPELINES[backend]), (backend, pipeline, names)
+        # Each section ran on its backend. (Keras's set_random_seed, which every fit calls as
+        # train does, imports TensorFlow on any backend where it is installed.)
+        imported = re.findall(r"Imported: (.*)\.$", part, re.MULTILINE)
+        assert len(imported) == len(SECTIONS), part
+        assert all(backend in modules.split(", ") for modules in imported), (backend, imported)
+
+    # Every target in the summary, with its backend.
+    rows = [line for line in summary.splitlines() if line.startswith("| ")][1:]
+    assert {row.split("|")[1].strip() for row in rows} == set(BACKENDS), summary
+    assert re.search(r"^Targets met: \d+ of \d+\.", summary, re.MULTILINE), output
 
     # Everything went into tmp_path; nothing into the repository's build/ or benchmarks/.
     assert (work / "projects" / "arrays" / ".copier-answers.yml").is_file()
