@@ -7,6 +7,8 @@ policy, seed, epoch), so it can be tested on its own and shared by every loader.
 from __future__ import annotations
 
 import math
+from collections import Counter
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 
@@ -100,6 +102,32 @@ def pad_weights(index: int, num_samples: int, batch_size: int) -> np.ndarray:
     weights = np.zeros(batch_size, dtype=np.float32)
     weights[:real] = batches * batch_size / num_samples
     return weights
+
+
+def count_shapes(shapes: Iterable[tuple[int, ...]]) -> dict[tuple[int, ...], int]:
+    """Each distinct shape with how many times it occurs, most common first, then largest."""
+    counts = Counter(shapes)
+    return dict(sorted(counts.items(), key=lambda item: (item[1], item[0]), reverse=True))
+
+
+def batch_shapes(
+    num_samples: int, batch_size: int, remainder: str, sample_shape: tuple[int, ...]
+) -> dict[tuple[int, ...], int]:
+    """The shapes of x in an epoch's batches of samples of `sample_shape`, each with its
+    number of batches (see `count_shapes`): full batches, and under partial a smaller
+    last one when batch_size does not divide num_samples."""
+    batches = num_batches(num_samples, batch_size, remainder)
+    last = len(batch_positions(batches - 1, num_samples, batch_size, remainder))
+    full = [(batch_size, *sample_shape)] * (batches - 1)
+    return count_shapes([*full, (last, *sample_shape)])
+
+
+def describe_shapes(shapes: Mapping[tuple[int, ...], int]) -> str:
+    """The shapes of `batch_shapes` in one line, as train.py prints it. On JAX each new
+    shape compiles the train step once, so this is what compiling will cost."""
+    noun = "batch shape" if len(shapes) == 1 else "batch shapes"
+    listed = ", ".join(f"{shape} x {count:,}" for shape, count in shapes.items())
+    return f"{len(shapes)} {noun} this epoch: {listed}"
 
 
 def evaluation_remainder(remainder: str) -> str:

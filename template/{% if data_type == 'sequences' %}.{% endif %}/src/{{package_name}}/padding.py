@@ -3,22 +3,30 @@
 Every function is a pure function of the sequence lengths, the batch settings and
 (seed, epoch), so it can be tested alone; data.py applies it to the tokens.
 
-TensorFlow's trap. Keras on TensorFlow builds a `tf.data` spec from batches 0 and 1 of
-a PyDataset and fixes every dimension on which they agree. If both happen to be padded
-to the same length, a later, longer batch fails mid-epoch ("generator yielded an element
-of shape (32, 40) where an element of shape (None, 24) was expected"), and with
-shuffling only now and then. So `shape_safe_order` makes batch 1 hold only sequences
-shorter than the longest, and batch 0 is always padded to that longest length: the two
-differ and TensorFlow leaves the length open. When there are too few shorter sequences
-to fill batch 1 (or an epoch is a single batch), every batch is padded to the longest
-length instead, so no later batch can disagree with the spec.
+Each batch is padded to its longest sequence, rounded up to a multiple of PAD_MULTIPLE:
+few distinct lengths, so few shapes, and on JAX each new shape compiles the train step
+once (`padded_batch_shapes` counts them).
+
+TensorFlow's trap (keras#19124). Keras on TensorFlow builds a `tf.data` spec from batches
+0 and 1 of a PyDataset and fixes every dimension on which they agree. If both happen to
+be padded to the same length, a later, longer batch fails mid-epoch ("generator yielded
+an element of shape (32, 40) where an element of shape (None, 24) was expected"), and
+with shuffling only now and then. So, on TensorFlow only, `shape_safe_order` makes batch
+1 hold only sequences shorter than the longest, and batch 0 is always padded to that
+longest length: the two differ and TensorFlow leaves the length open. When there are too
+few shorter sequences to fill batch 1 (or an epoch is a single batch), every batch is
+padded to the longest length instead, so no later batch can disagree with the spec.
+JAX and torch take each batch as it comes: there the order is left alone and batch 0,
+like every batch, gets its own length (`length_rule`).
 """
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 
-from .batching import batch_positions, epoch_order, num_batches
+from .batching import batch_positions, count_shapes, epoch_order, num_batches
 
 # Batches are padded to a multiple of this (capped at the maximum length): a few extra
 # pad tokens buy far fewer distinct shapes, and multiples of 8 suit GPU kernels.
@@ -26,6 +34,11 @@ PAD_MULTIPLE = 8
 # Bucketing sorts this many batches' worth of samples by length at a time: enough to
 # group similar lengths, few enough that batches still mix samples from all over.
 BUCKET_POOL_BATCHES = 50
+
+# How an epoch's batches are padded: "own", each to its longest sequence (rounded); on
+# TensorFlow "shape-safe", the same but batch 0 to the longest length of all, or "longest",
+# every batch to it (see the module docstring).
+LengthRule = Literal["own", "shape-safe", "longest"]
 
 
 def rounded_lengths(lengths: np.ndarray, multiple: int, max_length: int) -> np.ndarray:
@@ -68,7 +81,8 @@ def _batch_one_positions(num_samples: int, batch_size: int, remainder: str) -> n
 
 
 def pads_to_longest(rounded: np.ndarray, batch_size: int, remainder: str) -> bool:
-    """Whether every batch is padded to the longest length (see the module docstring).
+    """Whether, on TensorFlow, every batch is padded to the longest length (see the module
+    docstring).
 
     True for a single batch per epoch, and when fewer sequences are shorter than the
     longest than batch 1 has rows: then every full batch holds a longest one anyway.
@@ -117,11 +131,33 @@ def shape_safe_order(
     return order
 
 
-def batch_length(index: int, rows: np.ndarray, rounded: np.ndarray, *, to_longest: bool) -> int:
+def length_rule(
+    rounded: np.ndarray, batch_size: int, remainder: str, *, shape_safe: bool
+) -> LengthRule:
+    """How batches are padded: `shape_safe` (TensorFlow) keeps batches 0 and 1 apart."""
+    if not shape_safe:
+        return "own"
+    return "longest" if pads_to_longest(rounded, batch_size, remainder) else "shape-safe"
+
+
+def batch_length(index: int, rows: np.ndarray, rounded: np.ndarray, *, rule: LengthRule) -> int:
     """The padded length of batch `index`, whose samples are `rows`."""
-    if to_longest or index == 0:
+    if rule == "longest" or (rule == "shape-safe" and index == 0):
         return int(np.max(rounded))
     return int(np.max(rounded[rows]))
+
+
+def padded_batch_shapes(
+    order: np.ndarray, rounded: np.ndarray, batch_size: int, remainder: str, *, rule: LengthRule
+) -> dict[tuple[int, ...], int]:
+    """The shapes (rows, length) of an epoch's batches in `order`, each with its number of
+    batches, most common first (see `count_shapes`)."""
+    num_samples = len(order)
+    shapes = []
+    for index in range(num_batches(num_samples, batch_size, remainder)):
+        rows = order[batch_positions(index, num_samples, batch_size, remainder)]
+        shapes.append((len(rows), batch_length(index, rows, rounded, rule=rule)))
+    return count_shapes(shapes)
 
 
 def padding_fraction(
@@ -131,7 +167,7 @@ def padding_fraction(
     batch_size: int,
     remainder: str,
     *,
-    to_longest: bool,
+    rule: LengthRule,
 ) -> float:
     """Padding tokens / all token slots over one epoch in `order`.
 
@@ -141,7 +177,7 @@ def padding_fraction(
     padding = slots = 0
     for index in range(num_batches(num_samples, batch_size, remainder)):
         rows = order[batch_positions(index, num_samples, batch_size, remainder)]
-        length = batch_length(index, rows, rounded, to_longest=to_longest)
+        length = batch_length(index, rows, rounded, rule=rule)
         slots += len(rows) * length
         padding += len(rows) * length - int(np.asarray(lengths)[rows].sum())
     return padding / slots
