@@ -27,6 +27,7 @@ from tests.versions import (
     commit_all,
     conflicted_files,
     current_template,
+    git,
     init_project_repo,
     make_0_3_0,
     release,
@@ -451,7 +452,11 @@ def before_backends(home: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
     )  # fmt: skip
     assert "tensorflow_build" in old_config and "backend" not in old_config
     write_snapshot(repo)
-    return release(repo, "0.9.0")
+    # Empty when the working tree is the clone's HEAD, as on a fresh clone.
+    git("add", "--all", cwd=repo)
+    git("commit", "--quiet", "--no-gpg-sign", "--allow-empty", "-m", "Release 0.9.0", cwd=repo)
+    git("tag", "0.9.0", cwd=repo)
+    return repo
 
 
 def test_update_from_0_5_0_keeps_the_tensorflow_build(
