@@ -27,9 +27,9 @@ from tests.versions import (
     commit_all,
     conflicted_files,
     current_template,
-    git,
     init_project_repo,
     make_0_3_0,
+    make_before_backends,
     release,
     replace_once,
     status,
@@ -438,34 +438,27 @@ def test_update_keeps_the_users_edits_of_retired_modules(
 
 @pytest.fixture(scope="module")
 def before_backends(home: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """This repository with its release tags (0.5.0 among them), then the working tree
-    released as 0.9.0, the release that asks for a backend."""
+    """0.8.0: the template before the backend question (tests/versions.py); 0.9.0: the
+    working tree. Built from the working tree, not the release tags, which a fresh clone
+    may not have."""
     repo = tmp_path_factory.mktemp("backends") / "repo"
-    subprocess.run(
-        ["git", "clone", "--quiet", str(REPO_ROOT), str(repo)], check=True, timeout=300
-    )  # fmt: skip
-    old_config = yaml.safe_load(
-        subprocess.run(
-            ["git", "show", "0.5.0:copier.yml"], cwd=repo, check=True, capture_output=True,
-            text=True, timeout=60,
-        ).stdout
-    )  # fmt: skip
-    assert "tensorflow_build" in old_config and "backend" not in old_config
     write_snapshot(repo)
-    # Empty when the working tree is the clone's HEAD, as on a fresh clone.
-    git("add", "--all", cwd=repo)
-    git("commit", "--quiet", "--no-gpg-sign", "--allow-empty", "-m", "Release 0.9.0", cwd=repo)
-    git("tag", "0.9.0", cwd=repo)
-    return repo
+    make_before_backends(repo)
+    old_config = yaml.safe_load((repo / "copier.yml").read_text(encoding="utf-8"))
+    assert old_config["backend"]["when"] is False
+    release(repo, "0.8.0")
+    write_snapshot(repo)
+    return release(repo, "0.9.0")
 
 
-def test_update_from_0_5_0_keeps_the_tensorflow_build(
+def test_update_from_before_backends_keeps_the_tensorflow_build(
     before_backends: Path, tmp_path: Path
 ) -> None:
     project = copy(
-        before_backends, tmp_path / "project", "0.5.0", **ANSWERS,
+        before_backends, tmp_path / "project", "0.8.0", **ANSWERS,
         tensorflow_build="tensorflow[and-cuda]",
     )  # fmt: skip
+    assert "backend" not in read_answers(project)
     update(project, "0.9.0")
     answers = read_answers(project)
     assert answers["_commit"] == "0.9.0"

@@ -190,6 +190,18 @@ def make_0_3_0(repo: Path) -> None:
                 )
 
 
+def make_before_backends(repo: Path) -> None:
+    """Turn a snapshot into the template as it was before 0.9.0 (0.5.0 to 0.8.0): TensorFlow
+    was the only backend, so no `backend` answer was asked or recorded. A question with
+    `when: false` is what copier renders with its default and never writes down."""
+    config = repo / "copier.yml"
+    text = drop_top_level_block(config.read_text(encoding="utf-8"), "backend")
+    anchor = "tensorflow_build:\n"
+    assert anchor in text, "copier.yml has no tensorflow_build question"
+    computed = "backend:\n  type: str\n  default: tensorflow\n  when: false\n\n"
+    config.write_text(text.replace(anchor, computed + anchor, 1), encoding="utf-8")
+
+
 # --- rendered projects -----------------------------------------------------------------------
 
 
