@@ -1,6 +1,7 @@
 """Session fixtures: every project is rendered once per test session, and the rendered
 projects' own suites run in a pool, KST_SUITE_JOBS at a time: default 2 on a machine with
-2 cores or more (each suite is mostly one busy thread: TensorFlow's import, small models).
+2 cores or more (each suite is mostly one busy thread: TensorFlow's import, small models),
+each pinned to its share of the CPUs (helpers.pinned_to says why).
 The pool starts before the session's first test, so the suites run while the other tests
 run here (_start_covering_suites); a test module that is the same in several projects runs
 in one of them (tests/shared_modules.py).
@@ -10,6 +11,7 @@ never asserted: only a hang fails them (helpers.SUITE_HANG_SECONDS)."""
 from __future__ import annotations
 
 import os
+import queue
 import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -25,6 +27,7 @@ from tests.helpers import (
     Hung,
     all_combinations,
     answers_id,
+    cpu_slots,
     kill_running,
     render,
     render_all,
@@ -87,6 +90,10 @@ class SuiteRunner:
     def __init__(self, jobs: int) -> None:
         self.jobs = jobs
         self.pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="suite")
+        # The CPUs of each suite running (helpers.cpu_slots), taken and given back by _run.
+        self.cpu_slots: queue.SimpleQueue[tuple[int, ...]] = queue.SimpleQueue()
+        for slot in cpu_slots(jobs):
+            self.cpu_slots.put(slot)
         self.futures: dict[str, Future[SuiteResult]] = {}
         # Every suite that ended (hung ones included), by key, for the summary.
         self.results: dict[str, SuiteResult] = {}
@@ -111,14 +118,16 @@ class SuiteRunner:
 
     def _run(self, key: str, project: Path, resume: bool) -> SuiteResult:
         start = time.perf_counter()
+        cpus = self.cpu_slots.get()
         try:
-            done = run_rendered_suite(project, ignore=self.ignored[key], resume=resume)
+            done = run_rendered_suite(project, ignore=self.ignored[key], resume=resume, cpus=cpus)
         except Hung as hung:
             self.results[key] = SuiteResult(
                 None, hung.stdout, hung.stderr, time.perf_counter() - start
             )
             raise
         finally:
+            self.cpu_slots.put(cpus)
             self.finished = time.perf_counter()
         result = SuiteResult(done.returncode, done.stdout, done.stderr, self.finished - start)
         self.results[key] = result

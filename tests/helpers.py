@@ -373,21 +373,51 @@ def rendered_suite_env(project: Path) -> dict[str, str]:
     return env
 
 
+def cpu_slots(jobs: int) -> list[tuple[int, ...]]:
+    """This process's CPUs split into `jobs` disjoint sets, one per suite running at once;
+    no split (every set empty) with fewer CPUs than jobs, or where Linux's affinity calls
+    are missing."""
+    if not hasattr(os, "sched_getaffinity") or shutil.which("taskset") is None:
+        return [()] * jobs
+    cpus = sorted(os.sched_getaffinity(0))
+    share = len(cpus) // jobs
+    if jobs == 1 or share == 0:
+        return [()] * jobs
+    return [tuple(cpus[slot * share : (slot + 1) * share]) for slot in range(jobs)]
+
+
+def pinned_to(cpus: Sequence[int]) -> list[str]:
+    """The `taskset` prefix that runs a command on `cpus` only (none for no CPUs).
+
+    TensorFlow, XLA (JAX) and PyTorch's OpenMP each start a compute thread per CPU they may
+    use. Two suites at once on 2 cores then run 4 or more such threads, which spin-wait
+    for one another: measured, the torch images demo test took 76 s beside one busy core
+    with its default threads and 39 s with one. Pinned to its own CPUs, each library
+    sizes its pools to them (sched_getaffinity), on every backend alike."""
+    return ["taskset", "--cpu-list", ",".join(map(str, cpus))] if cpus else []
+
+
 def run_rendered_suite(
     project: Path,
     timeout: float = SUITE_HANG_SECONDS,
     ignore: Sequence[str] = (),
     *,
     resume: bool = True,
+    cpus: Sequence[int] = (),
 ) -> subprocess.CompletedProcess[str]:
     """The rendered project's own pytest suite, with this interpreter and no install, less
     the test modules in `ignore` (paths relative to the project) and, unless `resume`, the
-    tests marked `resume` (covering.resume_suites says where they run); killed (with its
-    process group) and Hung raised past `timeout`."""
+    tests marked `resume` (covering.resume_suites says where they run), on the CPUs in
+    `cpus` if given (pinned_to); killed (with its process group) and Hung raised past
+    `timeout`."""
     ignored = [f"--ignore={module}" for module in ignore]
     select = [] if resume else ["-m", "not resume"]
     return run_bounded(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *ignored, *select],
+        [
+            *pinned_to(cpus),
+            *[sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+            *[*ignored, *select],
+        ],
         timeout=timeout,
         cwd=project,
         env=rendered_suite_env(project),

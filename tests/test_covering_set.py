@@ -3,6 +3,7 @@ each of those projects passes its own lint and its own generated test suite."""
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -143,6 +144,22 @@ def test_a_hung_suite_is_killed_with_its_process_group(monkeypatch: pytest.Monke
     assert ends_soon(child)
     # Forgotten as running (the covering suites may be running beside it, in the set too).
     assert not [process for process in list(helpers._RUNNING) if HANGING in process.args]
+
+
+@pytest.mark.skipif(
+    helpers.cpu_slots(2) == [(), ()], reason="needs 2 CPUs and Linux's taskset to pin suites"
+)
+def test_suites_running_at_once_are_pinned_to_disjoint_cpus() -> None:
+    slots = helpers.cpu_slots(2)
+    assert all(slots) and not set(slots[0]) & set(slots[1])
+    assert set(slots[0]) | set(slots[1]) <= os.sched_getaffinity(0)
+    for slot in slots:
+        seen = helpers.run_bounded(
+            [*helpers.pinned_to(slot), sys.executable, "-c",
+             "import os; print(sorted(os.sched_getaffinity(0)))"],
+            timeout=60,
+        )  # fmt: skip
+        assert seen.stdout.strip() == str(list(slot)), seen.stderr
 
 
 @pytest.mark.slow

@@ -144,8 +144,9 @@ def expected_files(answers: dict[str, Any], package: str) -> set[str]:
     template = REPO_ROOT / copier_config()["_subdirectory"]
     type_folders = {type_folder(t): t for t in choice_values("data_type")}
     context = {**answers, "package_name": package}
+    # A leading "/" anchors a pattern at the project's root, as in .gitignore.
     excluded = [
-        line.strip()
+        line.strip().removeprefix("/")
         for entry in copier_config()["_exclude"]
         for line in jinja2.Environment().from_string(entry).render(**context).splitlines()
         if line.strip()
@@ -189,6 +190,8 @@ def test_files_follow_the_options(rendered: Rendered, answers: dict[str, Any]) -
     assert (f"src/{package}/augmentation.py" in expected) == answers["augmentation"]
     assert (f"src/{package}/randomness.py" in expected) == answers["augmentation"]
     assert (f"src/{package}/digits.py" in expected) == (answers["data_type"] != "sequences")
+    assert ("conftest.py" in expected) == (answers["backend"] == "jax")
+    assert "tests/conftest.py" in expected
     # Images: class folders for sparse and onehot labels, a labels.csv for the others.
     images = answers["data_type"] == "images"
     class_layout = answers["label_format"] in ("sparse", "onehot")
