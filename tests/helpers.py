@@ -412,12 +412,9 @@ def run_rendered_suite(
     `timeout`."""
     ignored = [f"--ignore={module}" for module in ignore]
     select = [] if resume else ["-m", "not resume"]
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *ignored, *select]
     return run_bounded(
-        [
-            *pinned_to(cpus),
-            *[sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
-            *[*ignored, *select],
-        ],
+        [*pinned_to(cpus), *command],
         timeout=timeout,
         cwd=project,
         env=rendered_suite_env(project),
