@@ -151,8 +151,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--intra-op-threads",
         type=int,
         default=1,
-        help="intra-op threads of the backend (and of TensorFlow for tf.data) for every "
-        "pipeline (0: their defaults, one per core)",
+        help="intra-op threads of TensorFlow (also for tf.data on JAX) and torch for every "
+        "pipeline (0: their defaults, one per core); JAX has no such setting",
     )
     args = parser.parse_args(argv)
     if args.repeats is None:
@@ -299,7 +299,8 @@ def describe_run(args: argparse.Namespace) -> str:
         f"- Backends: {', '.join(args.backend)}",
         f"- Settings: {args.repeats} to {args.max_repeats} repetitions per benchmark, more "
         f"while a figure in a target spreads {SPREAD_GOAL:.0%} of its median or more; medians "
-        f"with their range (min-max); intra-op threads: {threads}{size_note}",
+        f"with their range (min-max); intra-op threads of TensorFlow and torch: "
+        f"{threads}{size_note}",
         "",
     ]
     return "\n".join(lines)

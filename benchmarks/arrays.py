@@ -22,9 +22,9 @@ from benchmarks.common import (
     Result,
     Row,
     Target,
+    as_train_does,
     constant_sequence,
     emit,
-    epoch_callbacks,
     fit_speed,
     one_pass,
     parse_args,
@@ -75,7 +75,7 @@ def main() -> None:
             keras.utils.set_random_seed(0)
             model = model_module.build_model((FEATURES,))
             loader = make_loader()
-            callbacks = [*epoch_callbacks(loader), *callbacks]
+            callbacks = [*as_train_does(model, loader), *callbacks]
             return model.fit(loader, epochs=epochs, verbose=0, callbacks=callbacks, **fit_options)
 
         return fit

@@ -70,8 +70,8 @@ def parse_args(description: str) -> argparse.Namespace:
         "--intra-op-threads",
         type=int,
         default=1,
-        help="intra-op threads of the backend (and of TensorFlow for tf.data): 0 for "
-        "their defaults, one per core",
+        help="intra-op threads of TensorFlow (also for tf.data) and torch: 0 for their "
+        "defaults, one per core; JAX has no such setting",
     )
     args = parser.parse_args()
     if not 1 <= args.repeats <= args.max_repeats:
@@ -92,10 +92,12 @@ def setup_backend(args: argparse.Namespace, *, tf_data: bool) -> str:
     same setting) on TensorFlow, and on JAX only when the benchmark measures tf.data
     (`tf_data`): a JAX or torch run of a benchmark without tf.data never loads it.
 
-    One intra-op thread by default, on every backend alike: on 2 cores TensorFlow's default
+    One intra-op thread by default, on TensorFlow and torch: on 2 cores TensorFlow's default
     (one per core) leaves the input pipeline's threads fighting the model's, and epoch
     times of the same pipeline then vary twofold from one epoch to the next (measured),
-    which no median of a few repetitions survives.
+    which no median of a few repetitions survives. JAX 0.10's CPU runtime has no such
+    setting: XLA_FLAGS' intra_op_parallelism_threads and --xla_cpu_multi_thread_eigen
+    leave its threads and CPU use as they were (measured), so JAX keeps its own.
 
     With --smoke, JAX keeps its compilations in --work: every fit builds the same model, and
     compiling it again for each (seconds for the image CNN) would be most of a smoke run.
@@ -105,18 +107,6 @@ def setup_backend(args: argparse.Namespace, *, tf_data: bool) -> str:
     backend = os.environ.get("KERAS_BACKEND", "tensorflow")
     if backend not in BACKENDS:
         raise SystemExit(f"KERAS_BACKEND is {backend!r}; the benchmarks run on {BACKENDS}")
-    if intra_op_threads and backend == "jax":
-        # XLA reads its flags once, when JAX starts; Eigen's pool is what its CPU ops use.
-        os.environ["XLA_FLAGS"] = " ".join(
-            filter(
-                None,
-                [
-                    os.environ.get("XLA_FLAGS"),
-                    "--xla_cpu_multi_thread_eigen=false",
-                    f"intra_op_parallelism_threads={intra_op_threads}",
-                ],
-            )
-        )
     if backend == "jax" and args.smoke:
         import jax
 
@@ -414,11 +404,15 @@ def ratio(numerator: float, denominator: float) -> float:
     return numerator / denominator if denominator else float("inf")
 
 
-def epoch_callbacks(loader: Any) -> list[Any]:
-    """What train.py gives fit besides its own callbacks: for a rendered loader, its
-    TrainerEpoch (the loader's epoch from fit, else every epoch repeats epoch 0's order);
-    nothing for the other pipelines."""
+def as_train_does(model: Any, loader: Any) -> list[Any]:
+    """Prepare `model` to fit on `loader` as train.py does, and return the callbacks train
+    gives fit besides its own. For a rendered loader: the model built on its first batch
+    (build_before_fit: on JAX and torch, else fit's workers mix two epochs' orders) and its
+    TrainerEpoch (the loader's epoch from fit, else every epoch repeats epoch 0's order).
+    Nothing for the other pipelines."""
     if not hasattr(loader, "set_epoch"):
         return []
     package = type(loader).__module__.rsplit(".", 1)[0]
-    return [importlib.import_module(f"{package}.batch_loader").TrainerEpoch(loader)]
+    batch_loader = importlib.import_module(f"{package}.batch_loader")
+    batch_loader.build_before_fit(model, loader)
+    return [batch_loader.TrainerEpoch(loader)]

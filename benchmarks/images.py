@@ -31,10 +31,10 @@ from benchmarks.common import (
     Result,
     Row,
     Target,
+    as_train_does,
     best,
     constant_sequence,
     emit,
-    epoch_callbacks,
     fit_speed,
     median,
     one_pass,
@@ -115,7 +115,7 @@ def main() -> None:
             model = model_module.build_model(images.IMAGE_SHAPE)
             loader = make_loader()
             # shuffle=False as train.py does: the loaders shuffle samples themselves.
-            callbacks = [*epoch_callbacks(loader), *callbacks]
+            callbacks = [*as_train_does(model, loader), *callbacks]
             return model.fit(loader, epochs=epochs, shuffle=False, verbose=0, callbacks=callbacks)
 
         return fit

@@ -27,9 +27,9 @@ from benchmarks.common import (
     Result,
     Row,
     Target,
+    as_train_does,
     best,
     emit,
-    epoch_callbacks,
     fit_speed,
     median,
     one_pass,
@@ -123,7 +123,7 @@ def main() -> None:
             # itself, and tf.data in the pipeline (Keras ignores it for a dataset anyway).
             options = {"shuffle": False, **fit_options}
             loader = make()
-            callbacks = [*epoch_callbacks(loader), *callbacks]
+            callbacks = [*as_train_does(model, loader), *callbacks]
             history = model.fit(loader, epochs=epochs, verbose=0, callbacks=callbacks, **options)
             figures.add(name, "accuracy", history.history["accuracy"][-1])
 
