@@ -3,7 +3,9 @@ projects' own suites run in a pool, KST_SUITE_JOBS at a time: default 2 on a mac
 2 cores or more (each suite is mostly one busy thread: TensorFlow's import, small models),
 each pinned to its share of the CPUs (helpers.pinned_to says why).
 The pool starts before the session's first test, so the suites run while the other tests
-run here (_start_covering_suites); a test module that is the same in several projects runs
+run here (_start_covering_suites); those tests count as one of the KST_SUITE_JOBS, on a
+share of the CPUs of their own, until the first test that waits for a suite
+(SuiteRunner.hold_for_session). A test module that is the same in several projects runs
 in one of them (tests/shared_modules.py).
 Their durations are reported at the end of the run, slowest first (pytest_terminal_summary),
 never asserted: only a hang fails them (helpers.SUITE_HANG_SECONDS)."""
@@ -24,6 +26,7 @@ import pytest
 from tests import shared_modules
 from tests.covering import covering_set, resume_suites
 from tests.helpers import (
+    SESSION_CPUS,
     Hung,
     all_combinations,
     answers_id,
@@ -101,6 +104,27 @@ class SuiteRunner:
         self.finished = 0.0
         # The shared test modules each suite leaves out (tests/shared_modules.py), by key.
         self.ignored: dict[str, list[str]] = {}
+        # The slot the session's own tests hold (hold_for_session); None when they hold none.
+        self.session_slot: tuple[int, ...] | None = None
+
+    def hold_for_session(self) -> None:
+        """Keep one slot, and pin this thread (the session's tests and whatever they start)
+        to its CPUs, until release_session. Those tests render, install and run the
+        benchmarks' smoke run: beside two suites on 2 cores, three busy processes shared
+        two, and the backends' compute threads spin-waited (a JAX suite took 112 s pinned
+        beside one other suite, 214 s in CI with the session's tests unpinned beside it)."""
+        self.session_slot = self.cpu_slots.get()
+        if self.session_slot:
+            os.sched_setaffinity(0, self.session_slot)
+
+    def release_session(self) -> None:
+        """Give the session's slot to the suites: its tests now only wait for them."""
+        if self.session_slot is None:
+            return
+        if self.session_slot:
+            os.sched_setaffinity(0, SESSION_CPUS)
+        self.cpu_slots.put(self.session_slot)
+        self.session_slot = None
 
     def submit(
         self, key: str, project: Path, ignore: list[str] | None = None, *, resume: bool = True
@@ -134,6 +158,7 @@ class SuiteRunner:
         return result
 
     def close(self) -> None:
+        self.release_session()
         for future in self.futures.values():
             future.cancel()
         # Suites still running have no test left to wait for them (an interrupted or -x run).
@@ -197,6 +222,8 @@ def covering_projects(
     )
     left_out = shared_modules.plan({key: projects[key].path for key in selected})
     with_resume = resume_suites(list(answer_sets.values()))
+    if selected and any(not _is_covering_suite_test(item) for item in request.session.items):
+        runner.hold_for_session()
     for key in selected:
         runner.submit(key, projects[key].path, left_out[key], resume=key in with_resume)
     try:
@@ -212,6 +239,14 @@ def _start_covering_suites(request: pytest.FixtureRequest) -> None:
     other tests run here."""
     if _selected_covering_ids(request.session):
         request.getfixturevalue("covering_projects")
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """At the first test that waits for a suite, the session's tests are done: their slot
+    goes to the suites."""
+    runner = item.config.stash.get(SUITE_RUNNER, None)
+    if runner is not None and _is_covering_suite_test(item):
+        runner.release_session()
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:

@@ -373,13 +373,20 @@ def rendered_suite_env(project: Path) -> dict[str, str]:
     return env
 
 
+# The CPUs this test session may use, read when it starts: while suites run, its own main
+# thread is pinned to a share of them (tests/conftest.py, SuiteRunner.hold_for_session).
+SESSION_CPUS: tuple[int, ...] = (
+    tuple(sorted(os.sched_getaffinity(0))) if hasattr(os, "sched_getaffinity") else ()
+)
+
+
 def cpu_slots(jobs: int) -> list[tuple[int, ...]]:
-    """This process's CPUs split into `jobs` disjoint sets, one per suite running at once;
+    """The session's CPUs split into `jobs` disjoint sets, one per suite running at once;
     no split (every set empty) with fewer CPUs than jobs, or where Linux's affinity calls
     are missing."""
-    if not hasattr(os, "sched_getaffinity") or shutil.which("taskset") is None:
+    if not SESSION_CPUS or shutil.which("taskset") is None:
         return [()] * jobs
-    cpus = sorted(os.sched_getaffinity(0))
+    cpus = SESSION_CPUS
     share = len(cpus) // jobs
     if jobs == 1 or share == 0:
         return [()] * jobs
@@ -552,7 +559,12 @@ def render_all(jobs: list[tuple[Path, dict[str, Any]]], processes: int) -> list[
 
 
 def render_processes() -> int:
-    return int(os.environ.get("KST_RENDER_JOBS", str(min(4, os.cpu_count() or 1))))
+    """KST_RENDER_JOBS, else the CPUs this thread may use now (at most 4): one while the
+    session shares the machine with a suite (SuiteRunner.hold_for_session)."""
+    if "KST_RENDER_JOBS" in os.environ:
+        return int(os.environ["KST_RENDER_JOBS"])
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return min(4, usable or 1)
 
 
 def make_overlay_venv(env_dir: Path) -> Path:

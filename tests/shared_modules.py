@@ -2,8 +2,10 @@
 
 Some of the rendered projects' test modules test answer-independent code only: pure
 arithmetic over hypothesis examples (tests/test_batching.py, test_randomness.py,
-test_padding.py), rendered the same in every project that has them. Running such a module in
-20 suites runs the same tests on the same code 20 times. Here a module is run once per
+test_padding.py), rendered the same in every project that has them, and the backend's choice
+(tests/test_backend.py: its new processes import only the package's keras_backend.py, the same
+in every project of a backend). Running such a module in 20 suites runs the same tests on the
+same code 20 times. Here a module is run once per
 distinct *fingerprint* among the projects selected, and left out (`--ignore`) of the others'
 suites.
 
@@ -40,7 +42,12 @@ from pathlib import Path
 
 # Candidates only: each runs once per fingerprint, so one that turns answer-dependent just
 # runs everywhere again.
-SHARED_MODULES = ("tests/test_batching.py", "tests/test_randomness.py", "tests/test_padding.py")
+SHARED_MODULES = (
+    "tests/test_batching.py",
+    "tests/test_randomness.py",
+    "tests/test_padding.py",
+    "tests/test_backend.py",
+)
 
 
 def _module_file(project: Path, name: str) -> Path | None:

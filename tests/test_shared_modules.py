@@ -13,6 +13,7 @@ from tests.helpers import package_dir, render
 
 BATCHING = "tests/test_batching.py"
 PADDING = "tests/test_padding.py"
+BACKEND = "tests/test_backend.py"
 
 
 @pytest.fixture(scope="module")
@@ -43,11 +44,23 @@ def test_answer_independent_modules_share_a_fingerprint(two_projects: tuple[Path
         sequences, "tests/test_data.py"
     )
     plan = shared_modules.plan({"array": array, "sequences": sequences})
-    assert plan == {"array": [], "sequences": [BATCHING]}
+    assert plan == {"array": [], "sequences": [BATCHING, BACKEND]}
     assert shared_modules.plan({"sequences": sequences, "array": array}) == {
         "sequences": [],
-        "array": [BATCHING],
+        "array": [BATCHING, BACKEND],
     }
+
+
+def test_the_backend_test_runs_once_per_backend(
+    two_projects: tuple[Path, Path], tmp_path: Path
+) -> None:
+    array, _ = two_projects
+    jax = render(tmp_path / "jax", data_type="array", label_format="regression",
+                 remainder="drop", augmentation=False, batch_size=1, backend="jax")  # fmt: skip
+    # The package's __init__ imports keras_backend.py, which names the backend: every module
+    # runs again on each backend.
+    assert shared_modules.fingerprint(jax, BACKEND) != shared_modules.fingerprint(array, BACKEND)
+    assert shared_modules.plan({"array": array, "jax": jax}) == {"array": [], "jax": []}
 
 
 def test_the_import_closure_follows_absolute_relative_and_helper_imports(project: Path) -> None:
