@@ -141,8 +141,8 @@ class SuiteRunner:
         return self.futures[key].result()
 
     def _run(self, key: str, project: Path, resume: bool) -> SuiteResult:
-        start = time.perf_counter()
         cpus = self.cpu_slots.get()
+        start = time.perf_counter()  # its run time, not its wait for a slot
         try:
             done = run_rendered_suite(project, ignore=self.ignored[key], resume=resume, cpus=cpus)
         except Hung as hung:
