@@ -323,12 +323,24 @@ def main() -> None:
             f"__getitem__ takes {BATCH_SIZE / figures.median(BUCKETED, ALONE) * 1e3:.2f} ms a "
             "batch."
         )
-    result.notes.append(
-        "The rendered Sequence rounds batch lengths up to multiples of 8 and pads batch 0 of "
-        "every epoch to the longest length (so TensorFlow never fixes the length; see "
-        "padding.py). tf.data pads each batch to its own longest sequence but ends every "
-        "epoch with a partial batch per bucket, long buckets included."
-    )
+    if backend == "tensorflow":
+        result.notes.append(
+            "The rendered Sequence rounds batch lengths up to multiples of 8 and, on "
+            "TensorFlow only, pads batch 0 of every epoch to the longest length (so TensorFlow "
+            "never fixes the length, keras#19124; see padding.py): with few batches per epoch "
+            "that one long batch is much of the padding."
+        )
+    else:
+        result.notes.append(
+            f"The rendered Sequence rounds batch lengths up to multiples of 8; on {backend} "
+            "every batch is padded to its own longest sequence (TensorFlow's keras#19124 "
+            "workaround is not needed here)."
+        )
+    if backend in TF_DATA_BACKENDS:
+        result.notes.append(
+            "tf.data pads each batch to its own longest sequence but ends every epoch with a "
+            "partial batch per bucket, long buckets included."
+        )
     emit(result)
 
 
