@@ -190,16 +190,33 @@ def make_0_3_0(repo: Path) -> None:
                 )
 
 
+# A Jinja expression or statement, which may span lines.
+JINJA_TAG = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.DOTALL)
+
+
 def make_before_backends(repo: Path) -> None:
     """Turn a snapshot into the template as it was before 0.9.0 (0.5.0 to 0.8.0): TensorFlow
-    was the only backend, so no `backend` answer was asked or recorded. A question with
-    `when: false` is what copier renders with its default and never writes down."""
+    was the only backend, and no `backend` was asked, recorded or known to Jinja. The question
+    goes, and every use of it in a Jinja tag (copier.yml and the template files) becomes the
+    literal 'tensorflow'. copier update renders the old version with the new version's
+    `_exclude` entries: with `backend` undefined there, as in a real old version, an entry that
+    needs it fails the update."""
     config = repo / "copier.yml"
-    text = drop_top_level_block(config.read_text(encoding="utf-8"), "backend")
-    anchor = "tensorflow_build:\n"
-    assert anchor in text, "copier.yml has no tensorflow_build question"
-    computed = "backend:\n  type: str\n  default: tensorflow\n  when: false\n\n"
-    config.write_text(text.replace(anchor, computed + anchor, 1), encoding="utf-8")
+    config.write_text(
+        drop_top_level_block(config.read_text(encoding="utf-8"), "backend"), encoding="utf-8"
+    )
+    uses = 0
+    for path in [config, *(p for p in (repo / "template").rglob("*") if p.is_file())]:
+        text = path.read_text(encoding="utf-8")
+
+        def literal(tag: re.Match[str]) -> str:
+            return re.sub(r"\bbackend\b", "'tensorflow'", tag.group())
+
+        changed = JINJA_TAG.sub(literal, text)
+        if changed != text:
+            uses += 1
+            path.write_text(changed, encoding="utf-8")
+    assert uses, "no file of the template uses the backend answer"
 
 
 # --- rendered projects -----------------------------------------------------------------------
