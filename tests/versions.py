@@ -205,13 +205,13 @@ def make_before_backends(repo: Path) -> None:
     config.write_text(
         drop_top_level_block(config.read_text(encoding="utf-8"), "backend"), encoding="utf-8"
     )
+
+    def literal(tag: re.Match[str]) -> str:
+        return re.sub(r"\bbackend\b", "'tensorflow'", tag.group())
+
     uses = 0
     for path in [config, *(p for p in (repo / "template").rglob("*") if p.is_file())]:
         text = path.read_text(encoding="utf-8")
-
-        def literal(tag: re.Match[str]) -> str:
-            return re.sub(r"\bbackend\b", "'tensorflow'", tag.group())
-
         changed = JINJA_TAG.sub(literal, text)
         if changed != text:
             uses += 1
