@@ -1,7 +1,15 @@
 """Batch arithmetic: which rows go into which batch, with no Keras in sight.
 
 Everything here is a pure function of (number of samples, batch size, remainder
-policy, seed, epoch), so it can be tested on its own and shared by every loader.
+policy, seed, epoch, and for data parallel training the shards and devices), so it can be
+tested on its own and shared by every loader.
+
+Shards. Under data parallel training each of `num_shards` processes feeds its own part of
+every batch. `batch_size` stays the global batch, the rows the optimizer sees per step:
+all shards draw the same epoch order from (seed, epoch), make the same global batches and
+take disjoint slices of `batch_size / num_shards` rows of each (`shard_slice`). So every
+shard has the same number of batches, of the same shape, in every epoch: a collective
+never waits for a batch that one process does not have.
 """
 
 from __future__ import annotations
@@ -47,6 +55,46 @@ def check_seed(seed: int) -> None:
     """
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+
+
+def check_split(batch_size: int, parts: int, what: str) -> None:
+    """ValueError unless a batch of `batch_size` rows splits evenly into `parts` `what`
+    (shards or devices): each must get as many rows as the others."""
+    check_positive_integer(f"the number of {what}", parts)
+    if batch_size % parts:
+        raise ValueError(
+            f"batch_size {batch_size} does not split evenly into {parts} {what}: "
+            f"use a multiple of {parts}, such as {max(parts, batch_size // parts * parts)}"
+        )
+
+
+def check_shard(num_shards: int, shard_index: int) -> None:
+    """ValueError unless `shard_index` names one of `num_shards` shards."""
+    check_positive_integer("num_shards", num_shards)
+    if isinstance(shard_index, bool) or not isinstance(shard_index, (int, np.integer)):
+        raise ValueError(f"shard_index must be an integer, got {shard_index!r}")
+    if not 0 <= shard_index < num_shards:
+        raise ValueError(
+            f"shard_index {shard_index} is out of range for {num_shards} shards "
+            f"(0 to {num_shards - 1})"
+        )
+
+
+def split_remainder(remainder: str, parts: int) -> str:
+    """The policy of a global batch split into `parts` equal parts (shards or devices).
+
+    partial's short last batch cannot be cut into equal parts (JAX refuses unequal ones,
+    and a process with fewer rows would wait for the others), so with more than one part
+    it is padded as under `pad`: every sample still counts exactly once, fill rows get
+    weight 0 and the reported loss stays the mean over the real samples.
+    """
+    return "pad" if remainder == "partial" and parts > 1 else remainder
+
+
+def shard_slice(batch_size: int, num_shards: int, shard_index: int) -> slice:
+    """Which rows of every global batch shard `shard_index` of `num_shards` takes."""
+    rows = batch_size // num_shards
+    return slice(shard_index * rows, (shard_index + 1) * rows)
 
 
 def num_batches(num_samples: int, batch_size: int, remainder: str) -> int:
@@ -111,15 +159,20 @@ def count_shapes(shapes: Iterable[tuple[int, ...]]) -> dict[tuple[int, ...], int
 
 
 def batch_shapes(
-    num_samples: int, batch_size: int, remainder: str, sample_shape: tuple[int, ...]
+    num_samples: int,
+    batch_size: int,
+    remainder: str,
+    sample_shape: tuple[int, ...],
+    num_shards: int = 1,
 ) -> dict[tuple[int, ...], int]:
-    """The shapes of x in an epoch's batches of samples of `sample_shape`, each with its
-    number of batches (see `count_shapes`): full batches, and under partial a smaller
-    last one when batch_size does not divide num_samples."""
+    """The shapes of x in an epoch's batches of samples of `sample_shape`, as each of
+    `num_shards` shards yields them, each with its number of batches (see `count_shapes`):
+    full batches, and under partial a smaller last one when batch_size does not divide
+    num_samples (never with several shards: see `split_remainder`)."""
     batches = num_batches(num_samples, batch_size, remainder)
     last = len(batch_positions(batches - 1, num_samples, batch_size, remainder))
-    full = [(batch_size, *sample_shape)] * (batches - 1)
-    return count_shapes([*full, (last, *sample_shape)])
+    full = [(batch_size // num_shards, *sample_shape)] * (batches - 1)
+    return count_shapes([*full, (last // num_shards, *sample_shape)])
 
 
 def describe_shapes(shapes: Mapping[tuple[int, ...], int]) -> str:
@@ -139,11 +192,18 @@ def evaluation_remainder(remainder: str) -> str:
     return "partial" if remainder == "partial" else "pad"
 
 
-def describe(num_samples: int, batch_size: int, remainder: str, *, shuffle: bool) -> str:
-    """The batch arithmetic in plain words, as train.py prints it."""
+def describe(
+    num_samples: int, batch_size: int, remainder: str, *, shuffle: bool, parts: int = 1
+) -> str:
+    """The batch arithmetic in plain words, as train.py prints it, for global batches
+    split into `parts` (shards or devices)."""
+    head = f"{num_samples:,} samples, batch {batch_size}, remainder={remainder}"
+    if split_remainder(remainder, parts) != remainder:
+        head += f" padded, split {parts} ways"
+        remainder = split_remainder(remainder, parts)
+    head += ": "
     batches = num_batches(num_samples, batch_size, remainder)
     rest = num_samples % batch_size
-    head = f"{num_samples:,} samples, batch {batch_size}, remainder={remainder}: "
     if rest == 0:
         return head + f"{batches:,} full batches per epoch, every sample once"
     if remainder == "partial":

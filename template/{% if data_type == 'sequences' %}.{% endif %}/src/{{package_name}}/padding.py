@@ -148,15 +148,23 @@ def batch_length(index: int, rows: np.ndarray, rounded: np.ndarray, *, rule: Len
 
 
 def padded_batch_shapes(
-    order: np.ndarray, rounded: np.ndarray, batch_size: int, remainder: str, *, rule: LengthRule
+    order: np.ndarray,
+    rounded: np.ndarray,
+    batch_size: int,
+    remainder: str,
+    *,
+    rule: LengthRule,
+    num_shards: int = 1,
 ) -> dict[tuple[int, ...], int]:
-    """The shapes (rows, length) of an epoch's batches in `order`, each with its number of
-    batches, most common first (see `count_shapes`)."""
+    """The shapes (rows, length) of an epoch's batches in `order`, as each of `num_shards`
+    shards yields them (its rows of each global batch, padded to the global batch's
+    length), each with its number of batches, most common first (see `count_shapes`)."""
     num_samples = len(order)
     shapes = []
     for index in range(num_batches(num_samples, batch_size, remainder)):
         rows = order[batch_positions(index, num_samples, batch_size, remainder)]
-        shapes.append((len(rows), batch_length(index, rows, rounded, rule=rule)))
+        length = batch_length(index, rows, rounded, rule=rule)
+        shapes.append((len(rows) // num_shards, length))
     return count_shapes(shapes)
 
 
