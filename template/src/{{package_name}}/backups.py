@@ -20,6 +20,7 @@ import keras
 import numpy as np
 
 from . import atomic_files
+from .distribution import alone
 
 MONITOR = "val_loss"
 
@@ -115,6 +116,8 @@ class RunBackup(keras.callbacks.Callback):
     Everything it decides comes from the history, which the backup keeps, so a resumed
     run keeps the best model and stops early exactly as the uninterrupted run would.
     Put it last among fit's callbacks: it records the logs the others have added to.
+    With `write=False` (every process of a distributed run but the first) it keeps the
+    history and decides as the writing one does, and writes nothing.
     """
 
     def __init__(
@@ -124,26 +127,29 @@ class RunBackup(keras.callbacks.Callback):
         *,
         best_model_path: Path | None = None,
         patience: int | None = None,
+        write: bool = True,
     ) -> None:
         super().__init__()
         self.path = path
         self.progress = progress
         self.best_model_path = best_model_path
         self.patience = patience
+        self.write = write
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         for name, value in (logs or {}).items():
             self.progress.history.setdefault(name, []).append(float(value))
         best = self.progress.best_epoch()
         if best == epoch:
-            if self.best_model_path is not None:
-                with atomic_files.replacing(self.best_model_path) as temporary:
+            if self.best_model_path is not None and self.write:
+                with atomic_files.replacing(self.best_model_path) as temporary, alone():
                     self.model.save(temporary)
             if self.patience is not None:
                 self.progress.best_weights = [np.array(v) for v in self.model.variables]
         if self.progress.stopped_early(self.patience):
             self.model.stop_training = True
-        save_backup(self.path, self.model, self.progress)
+        if self.write:
+            save_backup(self.path, self.model, self.progress)
 
     def restore_best_weights(self) -> None:
         """Give the model the best epoch's weights, if early stopping kept them."""

@@ -1,0 +1,225 @@
+"""Data parallel training (train --distribute): every device trains on its slice of each
+global batch, and the gradients are averaged, so a step is the step of one device on the
+whole batch.
+
+- TensorFlow: `tf.distribute.MirroredStrategy` over the local devices (GPUs, else the CPU).
+- JAX: `keras.distribution.DataParallel` over every device of every process. Several
+  processes (hosts) follow Keras's convention: the same `train` command in each, with
+  KERAS_DISTRIBUTION_JOB_ADDRESSES, KERAS_DISTRIBUTION_NUM_PROCESSES and
+  KERAS_DISTRIBUTION_PROCESS_ID set. Each process's loader is then one shard of every
+  batch (batching.py), so no process reads the others' samples.
+- What Keras 3.15 cannot do is refused before training, in one line: several processes
+  on TensorFlow (keras-team/keras#20585) and anything distributed on torch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import keras
+import numpy as np
+
+if TYPE_CHECKING:
+    from .batch_loader import BatchLoader
+
+# Keras's own names for a multi-process run (keras.distribution.initialize reads them).
+PROCESS_VARIABLES = (
+    "KERAS_DISTRIBUTION_JOB_ADDRESSES",
+    "KERAS_DISTRIBUTION_NUM_PROCESSES",
+    "KERAS_DISTRIBUTION_PROCESS_ID",
+)
+
+
+class DistributionError(Exception):
+    """Distributed training that this backend or this Keras cannot do, or asked for wrongly."""
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """How a run spreads over devices: `devices` in all, in `processes` processes, this one
+    being `process_index`; `strategy` is TensorFlow's, which the model is built under."""
+
+    processes: int = 1
+    process_index: int = 0
+    devices: int = 1
+    strategy: Any = None
+
+    @property
+    def is_chief(self) -> bool:
+        """Whether this process writes the run folder: one process does, the first."""
+        return self.process_index == 0
+
+    def loader_options(self) -> dict[str, int]:
+        """The loader's share of the work: one shard per process, the batch split over every
+        device."""
+        return {
+            "num_shards": self.processes,
+            "shard_index": self.process_index,
+            "devices": self.devices,
+        }
+
+    @contextlib.contextmanager
+    def scope(self) -> Iterator[None]:
+        """Where the model must be built: TensorFlow's strategy scope, elsewhere anywhere."""
+        if self.strategy is None:
+            yield
+        else:
+            with self.strategy.scope():
+                yield
+
+    def describe(self, batch_size: int, batches: int) -> str:
+        """One line, as train prints it before training."""
+        if self.processes > 1:
+            local = self.devices // self.processes
+            return (
+                f"data parallel: {self.processes} processes x {local} "
+                f"device{'s' if local > 1 else ''}, global batch {batch_size} "
+                f"({batch_size // self.processes} per process), {batches:,} batches per "
+                "epoch on every process"
+            )
+        noun = "devices" if self.devices > 1 else "device"
+        return (
+            f"data parallel: {self.devices} {noun}, global batch {batch_size} "
+            f"({batch_size // self.devices} per device)"
+        )
+
+
+ONE_DEVICE = Distribution()
+
+
+@contextlib.contextmanager
+def alone() -> Iterator[None]:
+    """For what one process does by itself, such as saving the model: under a distribution
+    every Keras variable it creates (saving makes some) would wait for the other processes,
+    which never come. A no-op without a distribution."""
+    shared = keras.distribution.distribution() if keras.backend.backend() == "jax" else None
+    if shared is None:
+        yield
+        return
+    keras.distribution.set_distribution(None)
+    try:
+        yield
+    finally:
+        keras.distribution.set_distribution(shared)
+
+
+def multi_process_variables() -> list[str]:
+    """Which of Keras's multi-process variables are set."""
+    return [name for name in PROCESS_VARIABLES if name in os.environ]
+
+
+def start_distribution(distribute: bool) -> Distribution:
+    """The run's distribution, set up: ONE_DEVICE unless `distribute`."""
+    variables = multi_process_variables()
+    if not distribute:
+        if variables:
+            raise DistributionError(
+                f"{', '.join(variables)} set, but not --distribute: pass --distribute to "
+                "train over several processes, or unset them to train in this one"
+            )
+        return ONE_DEVICE
+    backend = keras.backend.backend()
+    if backend == "torch":
+        raise DistributionError(
+            "--distribute: Keras 3.15 has no data parallel training on torch "
+            "(keras.distribution supports JAX only); train on the jax backend "
+            "(KERAS_BACKEND=jax, with jax installed), or on one device without --distribute"
+        )
+    if backend == "tensorflow":
+        return _mirrored(variables)
+    return _data_parallel(variables)
+
+
+def _mirrored(variables: list[str]) -> Distribution:
+    if variables or "TF_CONFIG" in os.environ:
+        raise DistributionError(
+            "--distribute over several processes fails on TensorFlow with Keras 3.15 "
+            "(MultiWorkerMirroredStrategy, keras-team/keras#20585): run the processes on "
+            "the jax backend (KERAS_BACKEND=jax), or one process over its local devices"
+        )
+    import tensorflow as tf
+
+    strategy = tf.distribute.MirroredStrategy()
+    return Distribution(devices=strategy.num_replicas_in_sync, strategy=strategy)
+
+
+def _data_parallel(variables: list[str]) -> Distribution:
+    import jax
+
+    if variables:
+        missing = sorted(set(PROCESS_VARIABLES) - set(variables))
+        if missing:
+            raise DistributionError(
+                f"several processes need all of {', '.join(PROCESS_VARIABLES)}: "
+                f"{', '.join(missing)} not set"
+            )
+        # CPU processes need a collectives library to agree on gradients; GPUs and TPUs
+        # bring their own and ignore it.
+        jax.config.update("jax_cpu_collectives_implementation", "gloo")
+        keras.distribution.initialize()
+    devices = keras.distribution.list_devices()
+    # auto_shard_dataset=False: each process's loader already yields only its shard.
+    keras.distribution.set_distribution(
+        keras.distribution.DataParallel(devices=devices, auto_shard_dataset=False)
+    )
+    return Distribution(
+        processes=jax.process_count(), process_index=jax.process_index(), devices=len(devices)
+    )
+
+
+def check_same_run(
+    distribution: Distribution,
+    train: BatchLoader,
+    val: BatchLoader,
+    *,
+    resuming: bool,
+    backup: Path,
+) -> None:
+    """DistributionError, in every process alike, unless all processes read the same
+    dataset (sizes and fingerprints) and the same run folder (resumed or not, the same
+    backup): otherwise each would train its own model, or wait for the others forever."""
+    if distribution.processes == 1:
+        return
+    facts = {
+        "training samples": train.num_samples,
+        "validation samples": val.num_samples,
+        "training fingerprint": int(train.fingerprint()[:15], 16),
+        "validation fingerprint": int(val.fingerprint()[:15], 16),
+        "resumes": int(resuming),
+        "backup bytes": backup.stat().st_size if resuming else 0,
+    }
+    everyone = _gather(np.array(list(facts.values()), dtype=np.int64))
+    first = dict(zip(facts, everyone[0].tolist(), strict=True))
+    for process, values in enumerate(everyone.tolist()[1:], start=1):
+        theirs = dict(zip(facts, values, strict=True))
+        differences = [
+            f"{name} {_shown(name, first[name])} in process 0, {_shown(name, theirs[name])} "
+            f"in process {process}"
+            for name in facts
+            if theirs[name] != first[name]
+        ]
+        if differences:
+            raise DistributionError(
+                f"the processes see different runs ({'; '.join(differences)}): every process "
+                "must read the same dataset and the same run folder (shared storage)"
+            )
+
+
+def _shown(name: str, value: int) -> str:
+    if name.endswith("fingerprint"):
+        return f"{value:015x}"
+    if name == "resumes":
+        return "yes" if value else "no"
+    return f"{value:,}"
+
+
+def _gather(values: np.ndarray) -> np.ndarray:
+    """`values` of every process, one row per process, in process order."""
+    from jax.experimental import multihost_utils
+
+    return np.asarray(multihost_utils.process_allgather(values))
