@@ -414,11 +414,12 @@ def run_rendered_suite(
 ) -> subprocess.CompletedProcess[str]:
     """The rendered project's own pytest suite, with this interpreter and no install, less
     the test modules in `ignore` (paths relative to the project) and, unless `resume`, the
-    tests marked `resume` (covering.resume_suites says where they run), on the CPUs in
+    tests marked `resume` or `distributed` (covering.resume_suites says where they run: both
+    train whole runs in processes of their own), on the CPUs in
     `cpus` if given (pinned_to); killed (with its process group) and Hung raised past
     `timeout`."""
     ignored = [f"--ignore={module}" for module in ignore]
-    select = [] if resume else ["-m", "not resume"]
+    select = [] if resume else ["-m", "not resume and not distributed"]
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *ignored, *select]
     return run_bounded(
         [*pinned_to(cpus), *command],
