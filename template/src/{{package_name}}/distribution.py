@@ -15,14 +15,16 @@ whole batch.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import keras
-import numpy as np
 
 if TYPE_CHECKING:
     from .batch_loader import BatchLoader
@@ -182,26 +184,25 @@ def check_same_run(
 ) -> None:
     """DistributionError, in every process alike, unless all processes read the same
     dataset (sizes and fingerprints) and the same run folder (resumed or not, the same
-    backup): otherwise each would train its own model, or wait for the others forever."""
+    backup), or if another process stopped before it got here (see `report_failure`):
+    otherwise each would train its own model, or wait for the others forever."""
     if distribution.processes == 1:
         return
     facts = {
         "training samples": train.num_samples,
         "validation samples": val.num_samples,
-        "training fingerprint": int(train.fingerprint()[:15], 16),
-        "validation fingerprint": int(val.fingerprint()[:15], 16),
-        "resumes": int(resuming),
+        "training fingerprint": train.fingerprint()[:16],
+        "validation fingerprint": val.fingerprint()[:16],
+        "resumes": "yes" if resuming else "no",
         "backup bytes": backup.stat().st_size if resuming else 0,
     }
-    everyone = _gather(np.array(list(facts.values()), dtype=np.int64))
-    first = dict(zip(facts, everyone[0].tolist(), strict=True))
-    for process, values in enumerate(everyone.tolist()[1:], start=1):
-        theirs = dict(zip(facts, values, strict=True))
+    everyone = _exchange(distribution, facts)
+    for process, theirs in enumerate(everyone[1:], start=1):
         differences = [
-            f"{name} {_shown(name, first[name])} in process 0, {_shown(name, theirs[name])} "
+            f"{name} {_shown(everyone[0][name])} in process 0, {_shown(theirs[name])} "
             f"in process {process}"
             for name in facts
-            if theirs[name] != first[name]
+            if theirs[name] != everyone[0][name]
         ]
         if differences:
             raise DistributionError(
@@ -210,16 +211,77 @@ def check_same_run(
             )
 
 
-def _shown(name: str, value: int) -> str:
-    if name.endswith("fingerprint"):
-        return f"{value:015x}"
-    if name == "resumes":
-        return "yes" if value else "no"
-    return f"{value:,}"
+def _shown(value: object) -> str:
+    return f"{value:,}" if isinstance(value, int) else str(value)
 
 
-def _gather(values: np.ndarray) -> np.ndarray:
-    """`values` of every process, one row per process, in process order."""
-    from jax.experimental import multihost_utils
+# How long a process waits for the others to have read their data (image checks of a large
+# dataset take minutes). One that fails meanwhile says so at once (`report_failure`).
+AGREE_SECONDS = 1800
+# How long process 0, stopping, waits for the others to have heard of it (see leave_run).
+LEAVE_SECONDS = 30
+_KEYS = f"{__package__}/train"
 
-    return np.asarray(multihost_utils.process_allgather(values))
+
+def _exchange(distribution: Distribution, facts: dict[str, Any]) -> list[dict[str, Any]]:
+    """`facts` of every process, in process order, through JAX's coordination service.
+
+    Not a collective (`process_allgather`): a collective waits forever for a process that
+    has stopped, while the service answers, and times out.
+    """
+    client = _coordination_client()
+    client.key_value_set(f"{_KEYS}/ready/{distribution.process_index}", json.dumps(facts))
+    deadline = time.monotonic() + AGREE_SECONDS
+    while True:
+        reported = dict(client.key_value_dir_get(f"{_KEYS}/"))
+        ready = [reported.get(f"{_KEYS}/ready/{p}") for p in range(distribution.processes)]
+        if all(ready):  # even if one has stopped since: it stopped on these same facts
+            return [json.loads(text) for text in ready if text]
+        for key, message in sorted(reported.items()):
+            if "/failed/" in key:
+                process = key.rsplit("/", 1)[1]
+                raise DistributionError(f"process {process} stopped: {message}")
+        if time.monotonic() > deadline:
+            missing = [str(p) for p, text in enumerate(ready) if not text]
+            raise DistributionError(
+                f"process {', '.join(missing)} did not read its data within {AGREE_SECONDS} s: "
+                "is the same train command running there?"
+            )
+        time.sleep(0.2)
+
+
+def _coordination_client() -> Any:
+    # JAX's client of the service keras.distribution.initialize started (no public name).
+    from jax._src import distributed
+
+    return distributed.global_state.client
+
+
+def leave_run(message: str, code: int) -> NoReturn:
+    """Tell the other processes of a distributed run that this one stops, and why, and exit
+    with `code` at once: JAX's exit-time barrier would wait for processes that are waiting
+    for this one (a process stopped by `os._exit` makes their collectives fail instead)."""
+    import jax
+
+    client = _coordination_client()
+    with contextlib.suppress(Exception):  # the service may be gone with process 0
+        client.key_value_set(f"{_KEYS}/failed/{jax.process_index()}", message)
+        if jax.process_index() == 0:
+            # The service lives in process 0: the others abort the moment it ends, before
+            # they could say why. It waits (a little) for them to have read and left.
+            deadline = time.monotonic() + LEAVE_SECONDS
+            while time.monotonic() < deadline:
+                failed = [key for key, _ in client.key_value_dir_get(f"{_KEYS}/failed/")]
+                if len(failed) == jax.process_count():
+                    break
+                time.sleep(0.2)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def in_several_processes() -> bool:
+    """Whether this process is one of a distributed run's several (JAX's service is up)."""
+    if keras.backend.backend() != "jax":
+        return False
+    return _coordination_client() is not None
