@@ -2,7 +2,8 @@
 each Keras backend would pick instead, in one run; print one report (Markdown) with the
 machine and the versions.
 
-    python -m benchmarks [--backend tensorflow,jax,torch] [--only arrays,memmap,images,sequences]
+    python -m benchmarks [--backend tensorflow,jax,torch]
+                         [--only arrays,memmap,images,sequences,scale]
                          [--repeats 3] [--max-repeats 10] [--quick | --smoke]
                          [--work build/bench] [--output results.md]
 
@@ -57,7 +58,13 @@ PROJECTS: dict[str, dict[str, Any]] = {
     },
 }
 # Benchmark module -> the project it measures.
-BENCHMARKS = {"arrays": "arrays", "memmap": "arrays", "images": "images", "sequences": "sequences"}
+BENCHMARKS = {
+    "arrays": "arrays",
+    "memmap": "arrays",
+    "images": "images",
+    "sequences": "sequences",
+    "scale": "arrays",
+}
 # Backend -> the modules it needs: its own and, on JAX, TensorFlow for the tf.data pipelines
 # measured there (benchmarks/common.py, TF_DATA_BACKENDS).
 BACKEND_MODULES = {

@@ -24,6 +24,7 @@ SECTIONS = {
     "memmap": "A memmap on disk",
     "images": "Image files",
     "sequences": "Token sequences",
+    "scale": "Data parallel shards",
 }
 # A figure as benchmarks.__main__.format_number prints it; "-" is a figure not measured.
 NUMBER = re.compile(r"-?(\d{1,3}(,\d{3})*|\d+)(\.\d+)?(e[+-]\d+)?|inf")
@@ -94,6 +95,10 @@ def test_benchmarks_smoke_run_prints_every_table_on_every_backend(tmp_path: Path
         for pipeline in {p for own in OWN_PIPELINES.values() for p in own}:
             measured = any(name.startswith((pipeline, f"keras.utils.{pipeline}")) for name in names)
             assert measured == (pipeline in OWN_PIPELINES[backend]), (backend, pipeline, names)
+        # Several processes fit together on JAX alone (benchmarks/scale.py).
+        assert any(name.startswith("fit: 2 JAX processes") for name in names) == (
+            backend == "jax"
+        ), (backend, names)
         # Each section ran on its backend. (Keras's set_random_seed, which every fit calls as
         # train does, imports TensorFlow on any backend where it is installed.)
         imported = re.findall(r"Imported: (.*)\.$", part, re.MULTILINE)
