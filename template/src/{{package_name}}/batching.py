@@ -39,9 +39,14 @@ def check_batching(num_samples: int, batch_size: int, remainder: str) -> None:
         )
 
 
+def is_integer(value: object) -> bool:
+    """Whether `value` is a Python or NumPy integer, and not a bool (an int to Python)."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
 def check_positive_integer(name: str, value: int) -> None:
     """Raise ValueError naming `name` unless `value` is an integer of at least 1."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+    if not is_integer(value):
         raise ValueError(f"{name} must be an integer, got {value!r}")
     if value < 1:
         raise ValueError(f"{name} must be at least 1, got {value}")
@@ -53,7 +58,7 @@ def check_seed(seed: int) -> None:
     Checked at construction: NumPy would only refuse a negative seed at the first
     shuffled batch, inside a Keras worker, far from the cause.
     """
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+    if not is_integer(seed) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
 
 
@@ -71,7 +76,7 @@ def check_split(batch_size: int, parts: int, what: str) -> None:
 def check_shard(num_shards: int, shard_index: int) -> None:
     """ValueError unless `shard_index` names one of `num_shards` shards."""
     check_positive_integer("num_shards", num_shards)
-    if isinstance(shard_index, bool) or not isinstance(shard_index, (int, np.integer)):
+    if not is_integer(shard_index):
         raise ValueError(f"shard_index must be an integer, got {shard_index!r}")
     if not 0 <= shard_index < num_shards:
         raise ValueError(

@@ -184,7 +184,7 @@ def check_same_run(
 ) -> None:
     """DistributionError, in every process alike, unless all processes read the same
     dataset (sizes and fingerprints) and the same run folder (resumed or not, the same
-    backup), or if another process stopped before it got here (see `report_failure`):
+    backup), or if another process stopped before it got here (see `leave_run`):
     otherwise each would train its own model, or wait for the others forever."""
     if distribution.processes == 1:
         return
@@ -216,7 +216,7 @@ def _shown(value: object) -> str:
 
 
 # How long a process waits for the others to have read their data (image checks of a large
-# dataset take minutes). One that fails meanwhile says so at once (`report_failure`).
+# dataset take minutes). One that fails meanwhile says so at once (`leave_run`).
 AGREE_SECONDS = 1800
 # How long process 0, stopping, waits for the others to have heard of it (see leave_run).
 LEAVE_SECONDS = 30
