@@ -120,8 +120,9 @@ def render(dest: Path, vcs_ref: str = "HEAD", **answers: Any) -> Path:
     or with `vcs_ref` another of its versions (a tag or commit).
 
     Unanswered questions take their defaults. Rendered as a careful user would, without
-    trusting the template: no --trust (unsafe=False), so --skip-tasks (the post-copy hook
-    only makes a git repository; test_hooks checks the files are the same either way)."""
+    trusting the template: no --trust (unsafe=False). The working tree has no tasks;
+    --skip-tasks is for releases 0.4.0 to 0.10.0 (scripts/compare_release.py), whose
+    post-copy hook only made a git repository."""
     check_answer_keys(answers)
     copier.run_copy(
         str(REPO_ROOT),

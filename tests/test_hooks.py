@@ -1,42 +1,53 @@
-"""The post-copy hook (hooks/post_copy.py, `_tasks` in copier.yml) and what trust changes.
+"""No tasks from 0.11.0 on (copier.yml): copy and update need no --trust, and the messages
+copier prints without trust give the commands the post-copy hook of 0.4.0 to 0.10.0 ran.
 
-The trusted copy runs the hook: the new project is a git repository with one commit of
-exactly the rendered files, so `copier update` works from the start. The hook is safe to
-rerun, leaves an enclosing repository alone, finishes a repository that has no commit yet,
-and never fails the copy. A copy into a folder that already holds the user's files keeps
-them (copier.yml's `_skip_if_exists`, also without a terminal) and the hook commits nothing
-there, naming them. An untrusted copy with --skip-tasks renders the very same files;
-without --skip-tasks copier refuses, as the README says.
+A copy without --trust renders the project and prints the next commands; run as printed,
+they make it a git repository with one commit of exactly the rendered files. An update from
+a project of 0.11.0 needs no --trust either; the commands the READMEs give after an update
+see the files it adds and catch copier's conflict markers. A project whose old version has
+a task (0.4.0 to 0.10.0, built here by adding a `_tasks` block back) still needs --trust,
+for one update. A copy into a folder that already holds the user's files keeps them
+(copier.yml's `_skip_if_exists`, also without a terminal).
 """
 
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import copier
 import pytest
 
-from tests.helpers import run_bounded
+from tests.helpers import copier_config, read_answers, run_bounded
 from tests.versions import (
     commit_all,
     commit_count,
     current_template,
     git,
-    head,
+    init_project_repo,
     project_files,
-    sandbox,
+    release,
+    replace_once,
     status,
+    write_snapshot,
 )
 
-# In the template repository, as copier runs it (`{{ _copier_conf.src_path }}/hooks/...`):
-# the hook renders the template it lives in again.
-HOOK = Path("hooks") / "post_copy.py"
-VERSION = "1.0.0"
+# The template's versions: the last with the post-copy task, the first without, a later one.
+WITH_TASKS, FIRST, LATER = "0.10.0", "0.11.0", "0.11.1"
+# What 0.10.0 had, in place of hooks/post_copy.py (copier only counts that a task exists).
+TASKS = """\
+_tasks:
+  - command: ["{{ _copier_python }}", "-c", "print('the post-copy task ran')"]
+    when: "{{ _copier_operation == 'copy' }}"
+
+"""
+# What LATER changes: a file it adds, and a line of .gitignore.
+ADDED = "CONTRIBUTING.md"
+RUNS, RUNS_LATER, RUNS_USER = "runs/\n", "runs*/\n", "my-runs/\n"
 ANSWERS_FILE = ".copier-answers.yml"
 # package_name's default (from project_name's default): the folder of the user's data.py.
 PACKAGE = "keras_sequence_project"
@@ -55,43 +66,52 @@ NO_TERMINAL = (
     "import os, runpy, sys; os.dup2(os.open(os.devnull, os.O_RDONLY), 0); "
     "sys.argv[0] = 'copier'; runpy.run_module('copier', run_name='__main__', alter_sys=True)"
 )
+GIT_COMMANDS = ["git init", "git add -A", "git commit -m "]
 
 
 @pytest.fixture(scope="module")
 def template(home: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return current_template(tmp_path_factory.mktemp("template") / "repo", VERSION)
+    """0.10.0: the working tree with a post-copy task; 0.11.0: the working tree; 0.11.1: the
+    working tree with a file added and a line of .gitignore changed."""
+    repo = tmp_path_factory.mktemp("template") / "repo"
+    write_snapshot(repo)
+    replace_once(repo / "copier.yml", "\n_migrations:\n", "\n" + TASKS + "_migrations:\n")
+    release(repo, WITH_TASKS)
+    current_template(repo, FIRST)
+    (repo / "template" / ADDED).write_text("# Contributing\n\nAdded in 0.11.1.\n", "utf-8")
+    replace_once(repo / "template" / ".gitignore", RUNS, RUNS_LATER)
+    return release(repo, LATER)
 
 
-def copy(template: Path, dest: Path, **options: bool) -> Path:
-    copier.run_copy(str(template), str(dest), defaults=True, vcs_ref=VERSION, quiet=True, **options)
+def copy(template: Path, dest: Path, version: str = FIRST, **options: Any) -> Path:
+    """`copier copy` without --trust (unless `options` say otherwise)."""
+    options.setdefault("unsafe", False)
+    copier.run_copy(str(template), str(dest), defaults=True, vcs_ref=version, quiet=True, **options)
     return dest
 
 
-@pytest.fixture(scope="module")
-def trusted(template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """`copier copy --trust`: the hook runs."""
-    return copy(template, tmp_path_factory.mktemp("trusted") / "project", unsafe=True)
+def update(project: Path, version: str, **options: Any) -> None:
+    """`copier update` without --trust (unless `options` say otherwise)."""
+    options.setdefault("unsafe", False)
+    options.setdefault("quiet", True)
+    copier.run_update(str(project), defaults=True, overwrite=True, vcs_ref=version, **options)
 
 
 @pytest.fixture(scope="module")
-def untrusted(template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """`copier copy --skip-tasks` without --trust: no hook."""
-    return copy(
-        template, tmp_path_factory.mktemp("untrusted") / "project", unsafe=False, skip_tasks=True
-    )
+def copied(template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`copier copy` of 0.11.0: no --trust, no --skip-tasks."""
+    return copy(template, tmp_path_factory.mktemp("copied") / "project")
 
 
-def run_hook(
-    template: Path, project: Path, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    """The hook as copier runs it: the template's, in the project's folder, no argument."""
-    # The hook runs git and copier: a hang kills the whole process group.
-    return run_bounded([sys.executable, template / HOOK], timeout=120, cwd=project, env=env)
-
-
-def copier_cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
+def copier_cli(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     """`copier ARGS` as a user runs it without a terminal; output captured."""
-    return run_bounded([sys.executable, "-c", NO_TERMINAL, *args], timeout=180)
+    return run_bounded([sys.executable, "-c", NO_TERMINAL, *args], timeout=180, cwd=cwd)
+
+
+def printed_commands(message: str) -> list[str]:
+    """The indented lines of copier's output after "Next,": the commands the message gives."""
+    after = message[message.index("Next,") :].splitlines()
+    return [line.strip() for line in after if line.startswith("    ")]
 
 
 def write_user_files(folder: Path) -> Path:
@@ -106,6 +126,35 @@ def assert_user_files_untouched(folder: Path, names: list[str] | None = None) ->
         assert (folder / name).read_bytes() == USER_FILES[name], f"{name} was changed"
 
 
+def check_before_commit(project: Path) -> subprocess.CompletedProcess[str]:
+    """The READMEs' steps after `copier update`: `git add -A`, then `git diff --check HEAD`."""
+    git("add", "-A", cwd=project)
+    return subprocess.run(
+        ["git", "diff", "--check", "HEAD"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+
+
+# --- copy ----------------------------------------------------------------------------------
+
+
+def test_template_has_no_tasks_but_messages() -> None:
+    config = copier_config()
+    assert "_tasks" not in config, "a task makes every copy and update need --trust"
+    assert config.get("_message_after_copy") and config.get("_message_after_update")
+
+
+def test_copy_without_trust_renders_the_project(copied: Path) -> None:
+    files = project_files(copied)
+    assert "pyproject.toml" in files and f"src/{PACKAGE}/data.py" in files
+    assert read_answers(copied)["_commit"] == FIRST
+    assert not (copied / ".git").exists(), "something ran git"
+
+
 @dataclass(frozen=True)
 class Copied:
     project: Path
@@ -118,109 +167,123 @@ class Copied:
 
 
 @pytest.fixture(scope="module")
-def crowded(template: Path, tmp_path_factory: pytest.TempPathFactory) -> Copied:
-    """`copier copy --trust --defaults` without a terminal into a folder of the user's."""
-    project = write_user_files(tmp_path_factory.mktemp("crowded") / "project")
-    done = copier_cli("copy", "--trust", "--defaults", "--vcs-ref", VERSION, template, project)
-    return Copied(project, done)
+def with_message(template: Path, tmp_path_factory: pytest.TempPathFactory) -> Copied:
+    """`copier copy --defaults` without a terminal, in a folder, into `my project`."""
+    cwd = tmp_path_factory.mktemp("message")
+    done = copier_cli("copy", "--defaults", "--vcs-ref", FIRST, template, "my project", cwd=cwd)
+    return Copied(cwd / "my project", done)
 
 
-# --- the trusted copy --------------------------------------------------------------------------
+def test_after_copy_message_gives_the_git_commands_then_the_readme(with_message: Copied) -> None:
+    assert with_message.done.returncode == 0, with_message.done.stderr
+    message = with_message.done.stderr
+    commands = printed_commands(message)
+    # The destination as the user typed it, quoted for the shell.
+    assert commands[0] == "cd 'my project'"
+    assert len(commands) == 1 + len(GIT_COMMANDS), commands
+    for command, start in zip(commands[1:], GIT_COMMANDS, strict=True):
+        assert command.startswith(start), f"{command!r} is not {start!r}"
+    assert "copier update needs one" in message
+    assert "README.md" in message[message.index("git commit") :]
 
 
-def test_trusted_copy_is_a_repository_with_one_commit_of_every_file(
-    trusted: Path, untrusted: Path
+def test_running_the_printed_commands_commits_exactly_the_rendered_files(
+    with_message: Copied, copied: Path
 ) -> None:
-    assert (trusted / ".git").is_dir()
-    assert commit_count(trusted) == 1
-    assert status(trusted) == "", "the first commit left files out"
-    committed = set(git("ls-files", cwd=trusted).splitlines())
-    assert committed == set(project_files(trusted))
-    assert committed == set(project_files(untrusted)), "not exactly the rendered files"
-    assert ANSWERS_FILE in committed
-
-
-def test_rerunning_the_hook_changes_nothing(template: Path, trusted: Path, tmp_path: Path) -> None:
-    project = shutil.copytree(trusted, tmp_path / "project", symlinks=True)
-    before, files = head(project), project_files(project)
-    done = run_hook(template, project)
+    """The printed commands, run as printed where copier ran: one commit of every file."""
+    script = "set -e\n" + "\n".join(printed_commands(with_message.done.stderr)) + "\n"
+    done = run_bounded(["bash", "-c", script], timeout=60, cwd=with_message.project.parent)
     assert done.returncode == 0, done.stderr
-    assert "left as it is" in done.stdout
-    assert head(project) == before
+    project = with_message.project
     assert commit_count(project) == 1
     assert status(project) == ""
-    assert project_files(project) == files
+    assert set(git("ls-files", cwd=project).splitlines()) == set(project_files(project))
+    assert project_files(project).keys() == project_files(copied).keys()
 
 
-def test_copy_into_a_folder_of_another_repository_leaves_it_alone(
+# --- update --------------------------------------------------------------------------------
+
+
+def test_update_from_0_11_0_needs_no_trust_and_the_checks_see_every_change(
     template: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    parent = tmp_path / "monorepo"
-    parent.mkdir()
-    (parent / "README.md").write_text("The user's own repository.\n", encoding="utf-8")
-    git("init", "--quiet", cwd=parent)
-    commit_all(parent, "User's first commit")
-    before = head(parent)
+    project = copy(template, tmp_path / "project")
+    init_project_repo(project)
+    capfd.readouterr()
+    update(project, LATER, quiet=False)  # no --trust, no --skip-tasks
+    message = capfd.readouterr().err
+    assert read_answers(project)["_commit"] == LATER
+    assert (project / ".gitignore").read_text(encoding="utf-8").count(RUNS_LATER) == 1
+    # The file the update adds: `git status` shows it, `git diff HEAD` alone does not.
+    assert f"?? {ADDED}" in status(project).splitlines()
+    assert ADDED not in git("diff", "--name-only", "HEAD", cwd=project).split()
+    checked = check_before_commit(project)
+    assert checked.returncode == 0, checked.stdout
+    assert set(git("diff", "--name-only", "HEAD", cwd=project).split()) >= {ADDED, ".gitignore"}
+    # The after-update message names the same steps.
+    for step in ("git status", "git add -A", "git diff --check HEAD", "python -m pytest"):
+        assert step in message, f"{step!r} not in the message after the update"
+    assert "commit -am" not in message
 
-    project = copy(template, parent / "models" / "sequence", unsafe=True)
 
-    assert not (project / ".git").exists(), "the hook nested a repository"
-    assert head(parent) == before
-    assert commit_count(parent) == 1
-    assert status(parent).splitlines() != []
-    assert all(line.startswith("?? models/") for line in status(parent).splitlines())
-    assert f"Inside the git repository at {parent.resolve()}" in capfd.readouterr().out
+def test_conflict_markers_fail_the_check_before_commit(template: Path, tmp_path: Path) -> None:
+    """The user changed the line 0.11.1 changes: copier's markers, which the check names."""
+    project = copy(template, tmp_path / "project")
+    init_project_repo(project)
+    replace_once(project / ".gitignore", RUNS, RUNS_USER)
+    commit_all(project, "User's edit")
+    update(project, LATER)
+    gitignore = (project / ".gitignore").read_text(encoding="utf-8")
+    assert "<<<<<<< before updating" in gitignore and ">>>>>>> after updating" in gitignore
+    checked = check_before_commit(project)
+    assert checked.returncode != 0
+    assert ".gitignore:" in checked.stdout and "leftover conflict marker" in checked.stdout
 
 
-def test_copy_without_a_git_identity_succeeds_and_says_how_to_commit(
-    template: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+@pytest.mark.parametrize("skip_tasks", [False, True], ids=["plain", "skip-tasks"])
+def test_update_from_a_version_with_tasks_is_refused_without_trust(
+    template: Path, tmp_path: Path, skip_tasks: bool
 ) -> None:
-    """git init works, the commit fails (no user.name / user.email): the copy still
-    succeeds, with a clear message; once git has an identity, rerunning the hook on the
-    repository without commits makes the first commit."""
-    with sandbox(tmp_path / "home-without-identity", identity=False):
-        project = copy(template, tmp_path / "project", unsafe=True)
-    out = capfd.readouterr().out
-    assert "could not commit" in out
-    assert "user.name and user.email" in out
-    assert "git add -A && git commit" in out
-    assert (project / "pyproject.toml").is_file()
-    assert (project / ".git").is_dir()
-    assert git("rev-list", "--all", cwd=project) == "", "a commit without an identity?"
-
-    # The module's sandbox has an identity again: the hook finishes the job.
-    done = run_hook(template, project)
-    assert done.returncode == 0, done.stderr
-    assert "first commit" in done.stdout
-    assert commit_count(project) == 1
+    """Copier counts the old version's tasks, even with --skip-tasks, before changing anything."""
+    project = copy(template, tmp_path / "project", WITH_TASKS, skip_tasks=True)
+    init_project_repo(project)
+    with pytest.raises(copier.errors.UnsafeTemplateError, match="tasks") as refused:
+        update(project, LATER, skip_tasks=skip_tasks)
+    assert "--trust" in str(refused.value)
     assert status(project) == ""
+    assert read_answers(project)["_commit"] == WITH_TASKS
 
 
-def test_hook_without_git_says_so_and_exits_0(
-    template: Path, untrusted: Path, tmp_path: Path
-) -> None:
-    project = shutil.copytree(untrusted, tmp_path / "project")
-    no_git = tmp_path / "bin"
-    no_git.mkdir()
-    done = run_hook(template, project, env={"PATH": str(no_git), "HOME": str(tmp_path)})
-    assert done.returncode == 0, done.stderr
-    assert "git is not installed" in done.stdout
-    assert "git init && git add -A && git commit" in done.stdout
-    assert not (project / ".git").exists()
-    assert project_files(project) == project_files(untrusted)
+def test_update_from_a_version_with_tasks_needs_trust_once(template: Path, tmp_path: Path) -> None:
+    project = copy(template, tmp_path / "project", WITH_TASKS, skip_tasks=True)
+    init_project_repo(project)
+    update(project, FIRST, unsafe=True)
+    assert read_answers(project)["_commit"] == FIRST
+    assert check_before_commit(project).returncode == 0
+    commit_all(project, "Update to 0.11.0")
+    update(project, LATER)  # no --trust from 0.11.0 on
+    assert read_answers(project)["_commit"] == LATER
 
 
 # --- a folder that already holds the user's files -------------------------------------------
 
 
-def test_two_of_the_users_files_are_the_templates_too(untrusted: Path) -> None:
+@pytest.fixture(scope="module")
+def crowded(template: Path, tmp_path_factory: pytest.TempPathFactory) -> Copied:
+    """`copier copy --defaults` without --trust or a terminal into a folder of the user's."""
+    project = write_user_files(tmp_path_factory.mktemp("crowded") / "project")
+    done = copier_cli("copy", "--defaults", "--vcs-ref", FIRST, template, project)
+    return Copied(project, done)
+
+
+def test_two_of_the_users_files_are_the_templates_too(copied: Path) -> None:
     """The premise of the tests below: README.md and data.py are the template's too."""
-    rendered = project_files(untrusted)
+    rendered = project_files(copied)
     assert all(name in rendered for name in KEPT)
     assert not any(name in rendered for name in FOREIGN)
 
 
-def test_copy_into_a_folder_of_the_users_files_keeps_them(crowded: Copied, untrusted: Path) -> None:
+def test_copy_into_a_folder_of_the_users_files_keeps_them(crowded: Copied, copied: Path) -> None:
     """No terminal, no --overwrite: copier neither asks nor aborts; it skips every file
     that exists and renders the rest."""
     assert crowded.done.returncode == 0, crowded.done.stderr
@@ -228,117 +291,26 @@ def test_copy_into_a_folder_of_the_users_files_keeps_them(crowded: Copied, untru
     for name in KEPT:
         assert f"skip {name}" in crowded.copier_lines
     present = project_files(crowded.project)
-    for name, content in project_files(untrusted).items():
+    for name, content in project_files(copied).items():
         if name not in KEPT and name != ANSWERS_FILE:
             assert present.get(name) == content, f"{name} not rendered"
     assert ANSWERS_FILE in present
 
 
-def test_hook_commits_nothing_in_a_folder_that_held_files_and_names_them(
-    crowded: Copied,
-) -> None:
-    assert not (crowded.project / ".git").exists(), "git init: a rerun would commit it all"
-    out = crowded.done.stdout
-    assert "Not committed: this folder held files before the copy" in out
-    assert f"2 files the template does not render: {', '.join(FOREIGN)}" in out
-    assert f'kept with your content (copier printed "skip"): {", ".join(KEPT)}' in out
-    assert "git add <the files you want in the repository>" in out
-    assert "git add -A &&" not in out
+def test_copy_into_a_folder_of_the_users_files_makes_no_repository(crowded: Copied) -> None:
+    """Nothing runs git: the user adds what belongs, as the message says."""
+    assert not (crowded.project / ".git").exists()
+    assert "add only those that belong" in crowded.done.stderr
 
 
-def test_rerunning_the_hook_in_that_folder_changes_nothing(
-    template: Path, crowded: Copied, tmp_path: Path
-) -> None:
-    project = shutil.copytree(crowded.project, tmp_path / "project")
-    files = project_files(project)
-    done = run_hook(template, project)
-    assert done.returncode == 0, done.stderr
-    # The same message (copier's CLI pads its own output with blank lines).
-    assert done.stdout.strip() == crowded.done.stdout.strip().replace(
-        str(crowded.project), str(project)
-    )
-    assert not (project / ".git").exists()
-    assert project_files(project) == files
-
-
-def test_repository_without_commits_holding_the_users_files_gets_no_commit(
-    template: Path, crowded: Copied, tmp_path: Path
-) -> None:
-    """The user's own `git init` (or an earlier run's), with their secret staged: the hook
-    commits nothing and leaves the index as it was."""
-    project = shutil.copytree(crowded.project, tmp_path / "project")
-    git("init", "--quiet", cwd=project)
-    git("add", ".env", cwd=project)
-    done = run_hook(template, project)
-    assert done.returncode == 0, done.stderr
-    assert "Not committed" in done.stdout
-    assert git("rev-list", "--all", cwd=project) == ""
-    assert git("diff", "--cached", "--name-only", cwd=project) == ".env\n"
-
-
-def test_overwrite_replaces_the_templates_files_and_the_hook_commits_none_of_the_users(
-    template: Path, untrusted: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+def test_overwrite_replaces_the_templates_files_and_leaves_the_others(
+    template: Path, copied: Path, tmp_path: Path
 ) -> None:
     """--overwrite is the user's request to replace files (the README says never to use it
     on a folder of one's own files): copier replaces README.md and data.py; the secret and
-    the data stay untouched and the hook still commits nothing."""
-    project = copy(template, write_user_files(tmp_path / "project"), unsafe=True, overwrite=True)
-    rendered = project_files(untrusted)
+    the data stay untouched."""
+    project = copy(template, write_user_files(tmp_path / "project"), overwrite=True)
+    rendered = project_files(copied)
     assert all((project / name).read_bytes() == rendered[name] for name in KEPT)
     assert_user_files_untouched(project, FOREIGN)
     assert not (project / ".git").exists()
-    out = capfd.readouterr().out
-    assert f"2 files the template does not render: {', '.join(FOREIGN)}" in out
-    assert "kept with your content" not in out
-
-
-def test_copy_of_a_dirty_template_into_an_empty_folder_commits_exactly_the_rendered_files(
-    template: Path, tmp_path: Path
-) -> None:
-    """vcs_ref=HEAD of a template with uncommitted changes: copier commits them in its own
-    checkout, which the hook renders again, so the draft's files count as rendered."""
-    dirty = shutil.copytree(template, tmp_path / "dirty", symlinks=True)
-    (dirty / "template" / "NOTES.md").write_text("A draft file.\n", encoding="utf-8")
-    with (dirty / "template" / ".gitignore").open("a", encoding="utf-8") as gitignore:
-        gitignore.write("# a draft line\n")
-    empty = tmp_path / "project"
-    empty.mkdir()
-    copier.run_copy(str(dirty), str(empty), defaults=True, vcs_ref="HEAD", quiet=True, unsafe=True)
-    assert commit_count(empty) == 1
-    assert status(empty) == ""
-    assert set(git("ls-files", cwd=empty).splitlines()) == set(project_files(empty))
-    assert "NOTES.md" in project_files(empty)
-    assert (empty / ".gitignore").read_text(encoding="utf-8").endswith("# a draft line\n")
-
-
-def test_hook_that_cannot_render_says_so_and_commits_nothing(
-    template: Path, untrusted: Path, tmp_path: Path
-) -> None:
-    project = shutil.copytree(untrusted, tmp_path / "project")
-    answers = project / ANSWERS_FILE
-    text = answers.read_text(encoding="utf-8")
-    assert text.count("data_type: array\n") == 1
-    answers.write_text(text.replace("data_type: array\n", "data_type: tabular\n"), "utf-8")
-    done = run_hook(template, project)
-    assert done.returncode == 0, done.stderr
-    assert "Not committed: could not render the template again" in done.stdout
-    assert "git add <the files you want in the repository>" in done.stdout
-    assert not (project / ".git").exists()
-
-
-# --- trust ---------------------------------------------------------------------------------------
-
-
-def test_skip_tasks_without_trust_renders_the_same_files(trusted: Path, untrusted: Path) -> None:
-    assert not (untrusted / ".git").exists(), "--skip-tasks ran the hook"
-    trusted_files, untrusted_files = project_files(trusted), project_files(untrusted)
-    assert sorted(untrusted_files) == sorted(trusted_files)
-    differing = [name for name in trusted_files if trusted_files[name] != untrusted_files[name]]
-    assert differing == []
-
-
-def test_copy_without_trust_or_skip_tasks_is_refused(template: Path, tmp_path: Path) -> None:
-    with pytest.raises(copier.errors.UnsafeTemplateError, match="tasks") as refused:
-        copy(template, tmp_path / "project", unsafe=False)
-    assert "--trust" in str(refused.value)
-    assert not (tmp_path / "project").exists()

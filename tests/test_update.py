@@ -41,7 +41,8 @@ MIGRATION = REPO_ROOT / "hooks" / "migrations" / "rename_tensorflow_requirement.
 SRC = Path("template") / "src" / "{{package_name}}"
 TRAIN_TEMPLATE = SRC / "train.py.jinja"
 SEQUENCE_SRC = Path("template", type_folder("sequences"), "src", "{{package_name}}")
-SEQUENCE_MODEL_TEMPLATE = SEQUENCE_SRC / "model.py"
+SEQUENCE_MODEL_TEMPLATE = SEQUENCE_SRC / "custom" / "model.py"
+README_TEMPLATE = Path("template") / "README.md.jinja"
 PREDICT_TEMPLATE = SRC / "predict.py.jinja"
 
 PACKAGE = "lifecycle"
@@ -54,6 +55,9 @@ EPOCHS_1_1 = 'parser.add_argument("--epochs", type=positive_int, default=20)'
 LEARNING_RATE_1_0 = "LEARNING_RATE = 3e-3"
 LEARNING_RATE_USER = "LEARNING_RATE = 1e-3"
 LEARNING_RATE_1_1 = "LEARNING_RATE = 1e-2"
+SET_UP_1_0 = "## Set up\n"
+SET_UP_USER = "## Setting up\n"
+SET_UP_1_1 = "## Set up the project\n"
 USER_NOTES = "notes/experiments.md"
 USER_NOTES_TEXT = "# Experiments\n\n- lr 1e-3: better than the default\n"
 DELETED = (f"src/{PACKAGE}/predict.py", "tests/test_predict.py")
@@ -62,10 +66,12 @@ DELETED = (f"src/{PACKAGE}/predict.py", "tests/test_predict.py")
 @pytest.fixture(scope="module")
 def template(home: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The working tree tagged 1.0.0, then 1.1.0 with a train.py line, the sequence
-    model's learning rate and predict.py's docstring changed."""
+    model's learning rate (a file of the user's: no release may change it but through a
+    migration), a README heading and predict.py's docstring changed."""
     repo = current_template(tmp_path_factory.mktemp("template") / "repo", "1.0.0")
     replace_once(repo / TRAIN_TEMPLATE, EPOCHS_1_0, EPOCHS_1_1)
     replace_once(repo / SEQUENCE_MODEL_TEMPLATE, LEARNING_RATE_1_0, LEARNING_RATE_1_1)
+    replace_once(repo / README_TEMPLATE, SET_UP_1_0, SET_UP_1_1)
     replace_once(repo / PREDICT_TEMPLATE, '"""Predict with ', '"""Predictions of ')
     return release(repo, "1.1.0")
 
@@ -145,15 +151,16 @@ def updated(template: Path, tmp_path_factory: pytest.TempPathFactory) -> Updated
         template, tmp_path_factory.mktemp("edited") / "project", "1.0.0",
         **ANSWERS, data_type="sequences", predict=True,
     )  # fmt: skip
-    train, model = f"src/{PACKAGE}/train.py", f"src/{PACKAGE}/model.py"
+    train, model = f"src/{PACKAGE}/train.py", f"src/{PACKAGE}/custom/model.py"
     assert EPOCHS_1_0 in read(project, train)
     write(project, train, USER_TOP_LINE + read(project, train))
     replace_once(project / model, LEARNING_RATE_1_0, LEARNING_RATE_USER)
+    replace_once(project / "README.md", SET_UP_1_0, SET_UP_USER)
     write(project, USER_NOTES, USER_NOTES_TEXT)
     for name in DELETED:
         (project / name).unlink()
     commit_all(project, "User's edits")
-    before = {name: read(project, name) for name in (train, model, USER_NOTES)}
+    before = {name: read(project, name) for name in (train, model, "README.md", USER_NOTES)}
 
     update(project, "1.1.0")
     return Updated(project, before)
@@ -193,41 +200,73 @@ def test_project_without_predict_imports_nothing_of_it(updated: Updated) -> None
     assert users == []
 
 
+def test_a_file_of_the_users_is_never_changed_by_an_update(updated: Updated) -> None:
+    """custom/model.py is the user's: the template's 1.1.0 change to the same line does not
+    reach it, and makes no conflict (a release must change it through a migration)."""
+    model = f"src/{PACKAGE}/custom/model.py"
+    assert read(updated.project, model) == updated.before[model]
+
+
 def test_same_line_edit_is_a_visible_conflict_with_both_versions(updated: Updated) -> None:
-    model = read(updated.project, f"src/{PACKAGE}/model.py")
-    assert len(CONFLICT.findall(model)) == 1, model
-    conflict = CONFLICT.search(model)
+    """A line of the template's that the user changed too (a README heading)."""
+    readme = read(updated.project, "README.md")
+    assert len(CONFLICT.findall(readme)) == 1, readme
+    conflict = CONFLICT.search(readme)
     assert conflict
-    assert conflict.group(1) == LEARNING_RATE_USER + "\n"
-    assert conflict.group(2) == LEARNING_RATE_1_1 + "\n"
-    # Apart from the conflict, model.py is the user's file.
-    resolved = model.replace(conflict.group(0), LEARNING_RATE_USER + "\n")
-    assert resolved == updated.before[f"src/{PACKAGE}/model.py"]
+    assert conflict.group(1) == SET_UP_USER
+    assert conflict.group(2) == SET_UP_1_1
+    # Apart from the conflict, the README is the template's new one, the user's line kept.
+    assert readme.replace(conflict.group(0), SET_UP_USER) == updated.before["README.md"]
 
 
 def test_only_the_clash_is_a_conflict_and_git_knows_it(updated: Updated) -> None:
-    assert conflicted_files(updated.project) == [f"src/{PACKAGE}/model.py"]
-    assert unmerged_paths(updated.project) == [f"src/{PACKAGE}/model.py"]
+    assert conflicted_files(updated.project) == ["README.md"]
+    assert unmerged_paths(updated.project) == ["README.md"]
 
 
-def test_update_without_trust_is_refused_because_the_old_version_has_tasks(
+def test_update_without_trust_succeeds_because_the_old_version_has_no_tasks(
     template: Path, tmp_path: Path
 ) -> None:
-    """Copier counts the old version's tasks even with --skip-tasks: since the template
-    has the post-copy hook, every `copier update` needs --trust."""
+    """Copier counts the old version's tasks (and the migrations in the update's range):
+    the template has no tasks from 0.11.0 on, and no migration lies after 1.0.0, so a plain
+    `copier update` (no --trust, no --skip-tasks) works. tests/test_hooks.py checks that an
+    old version with the post-copy task still needs --trust."""
     project = copy(template, tmp_path / "project", "1.0.0", **ANSWERS)
-    with pytest.raises(copier.errors.UnsafeTemplateError, match="tasks"):
-        update(project, "1.1.0", unsafe=False, skip_tasks=True)
-    assert status(project) == ""
-    assert read_answers(project)["_commit"] == "1.0.0"
+    update(project, "1.1.0", unsafe=False)
+    assert read_answers(project)["_commit"] == "1.1.0"
+    assert conflicted_files(project) == []
+
+
+# The update steps the rendered README gives, in this order (the text before each `#`).
+UPDATE_STEPS = (
+    "git status",
+    "copier update",
+    "git status",
+    "git add -A",
+    "git diff --check HEAD",
+    "python -m pytest",
+    "git commit -m ",
+)
 
 
 def test_rendered_readme_gives_the_update_command_that_works(updated: Updated) -> None:
-    """Plain `copier update` is refused (test above): the project's README must say
-    `copier update --trust`, or its readers meet UnsafeTemplateError."""
+    """Plain `copier update` works (test above): the project's README gives it, then the
+    steps that lose nothing: `git add -A` (a new file is not in `git diff HEAD`), the check
+    for conflict markers, the tests, the commit; never `git commit -am`."""
     readme = read(updated.project, "README.md")
     section = readme.split("## Update from the template", 1)[1]
-    assert "copier update --trust" in section
+    block = section.split("```bash\n", 1)[1].split("```", 1)[0]
+    commands = [line.split("#", 1)[0].strip() for line in block.splitlines()]
+    commands = [command for command in commands if command]
+    assert len(commands) == len(UPDATE_STEPS), commands
+    for command, step in zip(commands, UPDATE_STEPS, strict=True):
+        assert command.startswith(step), f"{command!r} is not {step!r}"
+    assert commands[1] == "copier update"
+    # `git commit -am` would leave out the files the update added: named only as a warning.
+    assert not any("commit -a" in command for command in commands)
+    prose = " ".join(section.split())
+    assert "Never commit with `git commit -am`" in prose
+    assert "--conflict rej" in prose
 
 
 # --- 2. changed answers ----------------------------------------------------------------------

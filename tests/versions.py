@@ -12,9 +12,11 @@ os.environ taken at import, so the sandbox changes both.
 
 from __future__ import annotations
 
+import io
 import re
 import shutil
 import subprocess
+import tarfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -117,6 +119,15 @@ def init_project_repo(project: Path) -> None:
 
 # --- template versions -----------------------------------------------------------------------
 
+# Release commits of this repository, by version: a clone has them in its history, even where
+# it has no tags (CI's fresh clone has none). Add each release's commit after tagging it.
+RELEASE_COMMITS = {
+    "0.5.0": "9558a2ddf4b4c4651784d05f080226690be08aed",
+    "0.10.0": "59674557cfeddae1020ab4ba9c327fbd09f40314",
+}
+# The first release with files of the user's (the rendered README's "Layout: yours and ours").
+USER_FILES_SINCE = "0.11.0"
+
 
 def working_tree_files() -> list[str]:
     """This repository's files as git sees them, uncommitted and untracked ones included."""
@@ -134,6 +145,28 @@ def write_snapshot(dest: Path) -> None:
         target = dest / name
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(REPO_ROOT / name, target)
+
+
+def release_from_history(repo: Path, version: str) -> Path:
+    """`repo` (new) holding this repository's files at the release commit of `version`,
+    committed and tagged `version`."""
+    commit = RELEASE_COMMITS[version]
+    archive = subprocess.run(
+        ["git", "archive", "--format=tar", commit],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        check=False,
+        timeout=120,
+    )
+    if archive.returncode != 0:
+        raise AssertionError(
+            f"release {version} (commit {commit}) is not in this clone's history: "
+            f"{archive.stderr.decode(errors='replace').strip()}; clone without --depth"
+        )
+    repo.mkdir(parents=True)
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        tar.extractall(repo, filter="data")
+    return release(repo, version)
 
 
 def release(repo: Path, tag: str) -> Path:

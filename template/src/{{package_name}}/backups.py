@@ -3,15 +3,18 @@
 The backup holds every model variable (weights, and the state of the seed generators that
 Dropout and other random layers draw from: `get_weights()` and `save_weights()` leave it
 out, and a resumed run would draw other dropout masks), every optimizer variable (its
-moments and step count), the history so far and, with early stopping, the best epoch's
-weights. One .npz file, replaced whole after each epoch (atomic_files.py).
+moments and step count), the history so far, the state of your callbacks
+(custom/training.py: ReduceLROnPlateau's wait count, say) and, with early stopping, the best
+epoch's weights. One .npz file, replaced whole after each epoch (atomic_files.py).
 """
 
 from __future__ import annotations
 
 import json
 import math
+import pickle
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +26,8 @@ from . import atomic_files
 from .distribution import alone
 
 MONITOR = "val_loss"
+# What Keras gives a callback for each fit: the model and fit's parameters.
+CALLBACK_SETUP = frozenset({"_model", "model", "params"})
 
 
 @dataclass
@@ -31,6 +36,8 @@ class Progress:
 
     history: dict[str, list[float]] = field(default_factory=dict)
     best_weights: list[np.ndarray] | None = None
+    # Each of your callbacks' attributes (callback_state), in callback order.
+    callback_states: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def epochs_done(self) -> int:
@@ -62,6 +69,9 @@ def save_backup(path: Path, model: keras.Model, progress: Progress) -> None:
     arrays |= {f"optimizer/{i}": np.asarray(v) for i, v in enumerate(optimizer_variables)}
     for i, value in enumerate(progress.best_weights or []):
         arrays[f"best/{i}"] = value
+    # Pickled (as bytes: the file itself loads with allow_pickle=False), as Keras objects
+    # such as ReduceLROnPlateau's comparison function are no plain values.
+    arrays["callbacks"] = np.frombuffer(pickle.dumps(progress.callback_states), dtype=np.uint8)
     about = {
         "history": progress.history,
         "model_variables": [v.path for v in model_variables],
@@ -95,7 +105,26 @@ def load_backup(path: Path, model: keras.Model) -> Progress:
         best = None
         if about["best_weights"]:
             best = [saved[f"best/{i}"] for i in range(len(model_variables))]
-    return Progress(history=about["history"], best_weights=best)
+        # None in backups of 0.10.0 and before; written by this project's train, like the
+        # rest of the run folder.
+        states = pickle.loads(saved["callbacks"].tobytes()) if "callbacks" in saved else []
+    return Progress(history=about["history"], best_weights=best, callback_states=states)
+
+
+def callback_state(callback: keras.callbacks.Callback) -> dict[str, Any]:
+    """The attributes of `callback` that pickle, but for the model and fit's parameters:
+    what a callback such as ReduceLROnPlateau or EarlyStopping carries from one epoch to the
+    next (counters, the best value seen, the settings it adjusts as it starts)."""
+    state = {}
+    for name, value in vars(callback).items():
+        if name in CALLBACK_SETUP:
+            continue
+        try:
+            pickle.dumps(value)
+        except Exception:  # a file, a lock, a writer: what the callback makes anew, if any
+            continue
+        state[name] = value
+    return state
 
 
 def check_room(backup: Path, *, models: int) -> None:
@@ -128,6 +157,7 @@ class RunBackup(keras.callbacks.Callback):
         best_model_path: Path | None = None,
         patience: int | None = None,
         write: bool = True,
+        kept_callbacks: Sequence[keras.callbacks.Callback] = (),
     ) -> None:
         super().__init__()
         self.path = path
@@ -135,6 +165,17 @@ class RunBackup(keras.callbacks.Callback):
         self.best_model_path = best_model_path
         self.patience = patience
         self.write = write
+        # Callbacks whose state (callback_state) the backup keeps: yours.
+        self.kept_callbacks = list(kept_callbacks)
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        # After the kept callbacks' own on_train_begin, which resets them (this one is last):
+        # a resumed run carries on with the state they had after its last completed epoch.
+        # strict=False: a backup of 0.10.0 or before has no states.
+        states = self.progress.callback_states
+        for callback, state in zip(self.kept_callbacks, states, strict=False):
+            for name, value in state.items():
+                setattr(callback, name, value)
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         for name, value in (logs or {}).items():
@@ -148,6 +189,7 @@ class RunBackup(keras.callbacks.Callback):
                 self.progress.best_weights = [np.array(v) for v in self.model.variables]
         if self.progress.stopped_early(self.patience):
             self.model.stop_training = True
+        self.progress.callback_states = [callback_state(c) for c in self.kept_callbacks]
         if self.write:
             save_backup(self.path, self.model, self.progress)
 

@@ -29,10 +29,11 @@ SETTINGS_FILE = "run.json"
 BACKUP_FILE = "backup.npz"
 TENSORBOARD_DIR = "tensorboard"
 # Everything train writes: --overwrite removes these and nothing else. classes.json is
-# head.py's CLASSES_FILE, in classification projects.
+# head.py's CLASSES_FILE, in classification projects; preprocessing.npz is fitting.py's
+# PREPROCESSING_FILE.
 RUN_FILES = frozenset(
     {MODEL_FILE, BEST_MODEL_FILE, HISTORY_FILE, PLOT_FILE, SETTINGS_FILE, BACKUP_FILE}
-    | {"classes.json", TENSORBOARD_DIR}
+    | {"classes.json", "preprocessing.npz", TENSORBOARD_DIR}
 )
 
 NEW, UNFINISHED, FINISHED = "new", "unfinished", "finished"

@@ -1,10 +1,18 @@
-"""The model: a small convolutional network, shaped by the image size it is built for."""
+"""Your model: a small convolutional network, shaped by the image size it is built for.
+
+Yours to change (see custom/__init__.py): copier update never changes this file. train,
+predict and the tests call it through modeling.new_model, which seeds its random layers
+and compiles it with `make_optimizer` and the loss and metrics of the project's targets
+(head.py), unless `build_model` compiles it itself.
+"""
 
 from __future__ import annotations
 
+import argparse
+
 import keras
 
-from .head import compile_model, output_layer
+from ..head import output_layer
 
 # Pool until the feature map is at most this many pixels along each side.
 SMALLEST_MAP = 4
@@ -13,12 +21,18 @@ SMALLEST_MAP = 4
 MAX_FILTERS = 64
 MIN_FILTERS = 8
 # Higher than Adam's usual 1e-3: this small network learns the digits demo sooner and more
-# steadily (figures in the template's docs/performance.md).
+# steadily (figures in the template's docs/performance.md). train --learning-rate overrides it.
 LEARNING_RATE = 3e-3
 # He initialisation suits ReLU; with Keras's default (Glorot) the signal fades through the
 # stages and training can stay at chance level (an example in the template's
 # docs/performance.md).
 INITIALIZER = "he_normal"
+
+
+def add_options(parser: argparse.ArgumentParser) -> None:
+    """train's options for the model; their values reach build_model and make_optimizer.
+    train records them in the run's run.json, and a resumed run keeps them."""
+    parser.add_argument("--learning-rate", type=float, default=LEARNING_RATE, help="Adam's step")
 
 
 def pool_sizes(height: int, width: int) -> list[tuple[int, int]]:
@@ -38,8 +52,9 @@ def conv(filters: int) -> keras.layers.Conv2D:
     )
 
 
-def build_model(input_shape: tuple[int, ...]) -> keras.Model:
-    """A compiled network for images of `input_shape`: (height, width, channels).
+def build_model(input_shape: tuple[int | None, ...], options: argparse.Namespace) -> keras.Model:
+    """The network for images of `input_shape`: (height, width, channels), ending in the
+    project's output layer (head.output_layer).
 
     Convolution and max pooling while the map is large, two convolutions at the small
     size, then global average pooling (the head's size does not grow with the image) and
@@ -59,6 +74,8 @@ def build_model(input_shape: tuple[int, ...]) -> keras.Model:
     # A hidden layer between the pooled features and the output: without it the digits
     # regression demo fits clearly worse (figures in the template's docs/performance.md).
     x = keras.layers.Dense(MAX_FILTERS, activation="relu", kernel_initializer=INITIALIZER)(x)
-    model = keras.Model(inputs, output_layer(x), name="image_model")
-    compile_model(model, learning_rate=LEARNING_RATE)
-    return model
+    return keras.Model(inputs, output_layer(x), name="image_model")
+
+
+def make_optimizer(options: argparse.Namespace) -> keras.optimizers.Optimizer:
+    return keras.optimizers.Adam(options.learning_rate)
