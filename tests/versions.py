@@ -147,9 +147,9 @@ def write_snapshot(dest: Path) -> None:
         shutil.copy2(REPO_ROOT / name, target)
 
 
-def release_from_history(repo: Path, version: str) -> Path:
-    """`repo` (new) holding this repository's files at the release commit of `version`,
-    committed and tagged `version`."""
+def write_release(dest: Path, version: str) -> None:
+    """Replace everything in `dest` but .git with this repository's files at the release
+    commit of `version`."""
     commit = RELEASE_COMMITS[version]
     archive = subprocess.run(
         ["git", "archive", "--format=tar", commit],
@@ -163,9 +163,18 @@ def release_from_history(repo: Path, version: str) -> Path:
             f"release {version} (commit {commit}) is not in this clone's history: "
             f"{archive.stderr.decode(errors='replace').strip()}; clone without --depth"
         )
-    repo.mkdir(parents=True)
+    dest.mkdir(parents=True, exist_ok=True)
+    for child in dest.iterdir():
+        if child.name != ".git":
+            shutil.rmtree(child) if child.is_dir() else child.unlink()
     with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
-        tar.extractall(repo, filter="data")
+        tar.extractall(dest, filter="data")
+
+
+def release_from_history(repo: Path, version: str) -> Path:
+    """`repo` (a git repository, made if missing) holding this repository's files at the
+    release commit of `version`, committed and tagged `version`."""
+    write_release(repo, version)
     return release(repo, version)
 
 
