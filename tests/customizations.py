@@ -204,6 +204,46 @@ PREPROCESSING = {
 # What each preprocessing saves with the run.
 STATE_KEYS = {"array": ["mean", "std"], "images": ["mean", "std"], "sequences": ["known"]}
 
+# Arrays: a format of the user's own, one .npz file per split, beside the project's layout.
+NPZ_READING = '''"""My reading: a split may also be one DIR/<split>.npz holding arrays x and y."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from .. import storage
+
+
+def load_split(data_dir: Path, split: str) -> tuple[storage.Inputs, np.ndarray]:
+    packed = data_dir / f"{split}.npz"
+    if packed.is_file():
+        with np.load(packed) as arrays:
+            return arrays["x"], arrays["y"]
+    return storage.load_split(data_dir, split)
+
+
+def load_inputs(path: Path) -> tuple[storage.Inputs, Sequence[object]]:
+    return storage.load_inputs(path)
+'''
+NPZ_TEST = """
+
+def test_my_npz_format_trains(tiny_data: Path, tmp_path: Path) -> None:
+    from {package}.storage import load_split
+
+    packed = tmp_path / "packed"
+    packed.mkdir()
+    for split in ("train", "val"):
+        x, y = load_split(tiny_data, split)
+        np.savez(packed / f"{{split}}.npz", x=np.asarray(x), y=np.asarray(y))
+    run_dir = tmp_path / "run"
+    train_main(["--data", str(packed), "--output", str(run_dir), "--epochs", "1"])
+    samples = len(load_split(tiny_data, "train")[0])
+    assert json.loads((run_dir / "run.json").read_text())["train_samples"] == samples
+"""
+
 # A test of the user's own, beside the template's: their options and callback reach the run.
 MY_TEST = '''"""My changes reach the run: options recorded, the callback's learning rate logged,
 the preprocessing saved."""
@@ -255,11 +295,13 @@ def customize(project: Path, package: str, data_type: str) -> Customized:
         f"{custom}/model.py": MODELS[data_type],
         f"{custom}/training.py": TRAINING,
         f"{custom}/preprocessing.py": PREPROCESSING[data_type],
-        "tests/custom/test_my_changes.py": MY_TEST.format(
-            package=package, state_keys=json.dumps(sorted(STATE_KEYS[data_type]))
-        ),
+        "tests/custom/test_my_changes.py": (
+            MY_TEST + (NPZ_TEST if data_type == "array" else "")
+        ).format(package=package, state_keys=json.dumps(sorted(STATE_KEYS[data_type]))),
         NOTES[0]: NOTES[1],
     }
+    if data_type == "array":
+        files[f"{custom}/reading.py"] = NPZ_READING
     for name, text in files.items():
         path = project / name
         path.parent.mkdir(parents=True, exist_ok=True)

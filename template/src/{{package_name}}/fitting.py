@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 
 from .atomic_files import replacing
+from .custom import reading
 from .custom.preprocessing import Preprocessing
 from .data import make_loader
 from .data_errors import DataError
-from .storage import load_split
 
 PREPROCESSING_FILE = "preprocessing.npz"
 
@@ -28,7 +28,7 @@ class PreprocessingError(DataError):
 def training_batches(data_dir: Path, batch_size: int) -> Iterator[np.ndarray]:
     """The inputs of data_dir's training split, batch by batch in input order: never
     shuffled, augmented or sharded. Lazy: nothing is read until the first batch is asked."""
-    inputs, _ = load_split(data_dir, "train")
+    inputs, _ = reading.load_split(data_dir, "train")
     loader = make_loader(inputs, batch_size=batch_size, remainder="partial")
     for index in range(len(loader)):
         yield loader[index][0]
