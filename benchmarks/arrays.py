@@ -58,7 +58,7 @@ def main() -> None:
     from benchmarks.tutorial import TutorialSequence
 
     data = importlib.import_module(f"{args.package}.data")
-    model_module = importlib.import_module(f"{args.package}.model")
+    modeling = importlib.import_module(f"{args.package}.modeling")
 
     samples = sized(args, SAMPLES, QUICK_SAMPLES, SMOKE_SAMPLES)
     epochs = sized(args, EPOCHS, QUICK_EPOCHS, QUICK_EPOCHS)
@@ -73,7 +73,7 @@ def main() -> None:
     def fit_on(make_loader: Callable[[], Any], **fit_options: Any) -> Callable[[list], Any]:
         def fit(callbacks: list) -> Any:
             keras.utils.set_random_seed(0)
-            model = model_module.build_model((FEATURES,))
+            model = modeling.new_model((FEATURES,))
             loader = make_loader()
             callbacks = [*as_train_does(model, loader), *callbacks]
             return model.fit(loader, epochs=epochs, verbose=0, callbacks=callbacks, **fit_options)

@@ -84,7 +84,7 @@ def main() -> None:
 
     data = importlib.import_module(f"{args.package}.data")
     images = importlib.import_module(f"{args.package}.images")
-    model_module = importlib.import_module(f"{args.package}.model")
+    modeling = importlib.import_module(f"{args.package}.modeling")
     # The class-folder layout's own modules (the benchmark renders sparse labels).
     class_folders = importlib.import_module(f"{args.package}.class_folders")
     image_listing = importlib.import_module(f"{args.package}.image_listing")
@@ -112,7 +112,7 @@ def main() -> None:
     def fit_on(make_loader: Callable[[], Any]) -> Callable[[list], Any]:
         def fit(callbacks: list) -> Any:
             keras.utils.set_random_seed(SEED)
-            model = model_module.build_model(images.IMAGE_SHAPE)
+            model = modeling.new_model(images.IMAGE_SHAPE)
             loader = make_loader()
             # shuffle=False as train.py does: the loaders shuffle samples themselves.
             callbacks = [*as_train_does(model, loader), *callbacks]

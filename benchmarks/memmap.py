@@ -160,11 +160,11 @@ def measure(args: Any, pipeline: str, path: Path, rows: int) -> dict[str, Any]:
     from benchmarks.tutorial import TutorialSequence
 
     data = importlib.import_module(f"{args.package}.data")
-    model_module = importlib.import_module(f"{args.package}.model")
+    modeling = importlib.import_module(f"{args.package}.modeling")
     y = np.random.default_rng(1).integers(0, CLASSES, rows)
 
     keras.utils.set_random_seed(0)
-    model = model_module.build_model((FEATURES,))
+    model = modeling.new_model((FEATURES,))
     baseline = rss_mib()
     # Opened as the project's storage.load_split opens it.
     inputs = np.load(path, mmap_mode="r")

@@ -520,7 +520,7 @@ def fit_process(args: Any, processes: int, distribute: bool) -> None:
     import keras
 
     data = importlib.import_module(f"{args.package}.data")
-    model_module = importlib.import_module(f"{args.package}.model")
+    modeling = importlib.import_module(f"{args.package}.modeling")
     batch_loader = importlib.import_module(f"{args.package}.batch_loader")
 
     samples = sized(args, SAMPLES, QUICK_SAMPLES, SMOKE_SAMPLES)
@@ -529,7 +529,7 @@ def fit_process(args: Any, processes: int, distribute: bool) -> None:
     loader = counting_loader(data, x, y, **distribution.loader_options())
     keras.utils.set_random_seed(0)
     with distribution.scope():
-        model = model_module.build_model((FEATURES,))
+        model = modeling.new_model((FEATURES,))
     loader.counting = False
     batch_loader.build_before_fit(model, loader)
     timer = epoch_clocks()

@@ -93,7 +93,7 @@ def main() -> None:
     import keras
 
     data = importlib.import_module(f"{args.package}.data")
-    model_module = importlib.import_module(f"{args.package}.model")
+    modeling = importlib.import_module(f"{args.package}.modeling")
     max_length: int = importlib.import_module(f"{args.package}.tokens").MAX_LENGTH
 
     samples = sized(args, SAMPLES, QUICK_SAMPLES, SMOKE_SAMPLES)
@@ -118,7 +118,7 @@ def main() -> None:
     def fit_on(name: str, make: Callable[[], Any], **fit_options: Any) -> Callable[[list], Any]:
         def fit(callbacks: list) -> None:
             keras.utils.set_random_seed(0)
-            model = model_module.build_model((None,))
+            model = modeling.new_model((None,))
             # shuffle=False unless given, as in train.py: the Sequence shuffles its samples
             # itself, and tf.data in the pipeline (Keras ignores it for a dataset anyway).
             options = {"shuffle": False, **fit_options}

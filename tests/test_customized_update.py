@@ -39,6 +39,7 @@ from tests.versions import (
     USER_FILES_SINCE,
     commit_all,
     conflicted_files,
+    copy_version,
     current_template,
     init_project_repo,
     project_files,
@@ -51,6 +52,7 @@ from tests.versions import (
 )
 
 PACKAGE = "mine"
+ANSWERS = {"project_name": "mine", "package_name": PACKAGE}
 NEXT = "99.0.0"
 # What the scripted next release puts at the top of every Python file of the template's.
 NEXT_MARK = "# Changed by the next release.\n"
@@ -134,15 +136,7 @@ class Updated:
 
 
 def copy_and_update(template: Path, previous: str, dest: Path, data_type: str) -> Updated:
-    copier.run_copy(
-        str(template),
-        str(dest),
-        data={"project_name": "mine", "package_name": PACKAGE, "data_type": data_type},
-        defaults=True,
-        vcs_ref=previous,
-        unsafe=False,
-        quiet=True,
-    )
+    copy_version(template, dest, previous, **ANSWERS, data_type=data_type)
     init_project_repo(dest)
     customized = customizations.customize(dest, PACKAGE, data_type)
     commit_all(dest, "My changes")
@@ -221,16 +215,7 @@ def test_the_updated_project_passes_its_own_checks(updated: Updated) -> None:
 
 def user_files(template: Path, version: str, dest: Path, data_type: str) -> dict[str, bytes]:
     """The files of the user's that `version` of `template` renders for `data_type`."""
-    copier.run_copy(
-        str(template),
-        str(dest),
-        data={"project_name": "mine", "package_name": PACKAGE, "data_type": data_type},
-        defaults=True,
-        vcs_ref=version,
-        unsafe=False,
-        skip_tasks=True,
-        quiet=True,
-    )
+    copy_version(template, dest, version, **ANSWERS, data_type=data_type)
     return {name: data for name, data in project_files(dest).items() if is_users(name)}
 
 

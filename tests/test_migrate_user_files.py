@@ -26,6 +26,7 @@ from tests.helpers import REPO_ROOT, read_answers, run_rendered_suite, run_ruff,
 from tests.versions import (
     commit_all,
     conflicted_files,
+    copy_version,
     init_project_repo,
     release,
     release_from_history,
@@ -93,16 +94,8 @@ def customize_old(project: Path, version: str, data_type: str) -> Migrated:
 
 
 def copy_customize_update(template: Path, dest: Path, version: str, data_type: str) -> Migrated:
-    copier.run_copy(
-        str(template),
-        str(dest),
-        data={"project_name": "mine", "package_name": PACKAGE, "data_type": data_type},
-        defaults=True,
-        vcs_ref=version,
-        unsafe=False,
-        skip_tasks=True,  # the post-copy task of 0.4.0 to 0.10.0: the test commits instead
-        quiet=True,
-    )
+    answers = {"project_name": "mine", "package_name": PACKAGE, "data_type": data_type}
+    copy_version(template, dest, version, **answers)
     init_project_repo(dest)
     migrated = customize_old(dest, version, data_type)
     copier.run_update(

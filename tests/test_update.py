@@ -26,6 +26,7 @@ from tests.helpers import REPO_ROOT, check_answer_keys, read_answers, type_folde
 from tests.versions import (
     commit_all,
     conflicted_files,
+    copy_version,
     current_template,
     init_project_repo,
     make_0_3_0,
@@ -77,17 +78,8 @@ def template(home: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def copy(template: Path, dest: Path, version: str, **data: Any) -> Path:
-    """Copy `version` as a careful user would (no --trust, --skip-tasks), then commit."""
-    copier.run_copy(
-        str(template),
-        str(dest),
-        data=data,
-        defaults=True,
-        vcs_ref=version,
-        unsafe=False,
-        skip_tasks=True,
-        quiet=True,
-    )
+    """Copy `version` as a careful user would (no --trust, no tasks), then commit."""
+    copy_version(template, dest, version, **data)
     init_project_repo(dest)
     return dest
 
