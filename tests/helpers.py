@@ -124,12 +124,18 @@ def render(dest: Path, vcs_ref: str = "HEAD", **answers: Any) -> Path:
     --skip-tasks is for releases 0.4.0 to 0.10.0 (scripts/compare_release.py), whose
     post-copy hook only made a git repository."""
     check_answer_keys(answers)
+    return copy_version(REPO_ROOT, dest, vcs_ref, **answers)
+
+
+def copy_version(template: Path, dest: Path, version: str, **answers: Any) -> Path:
+    """`version` of `template` copied into `dest` as a careful user would: no --trust, so no
+    tasks (releases 0.4.0 to 0.10.0 had a post-copy one, which only made a git repository)."""
     copier.run_copy(
-        str(REPO_ROOT),
+        str(template),
         str(dest),
         data=answers,
         defaults=True,
-        vcs_ref=vcs_ref,
+        vcs_ref=version,
         unsafe=False,
         skip_tasks=True,
         quiet=True,

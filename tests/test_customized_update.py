@@ -28,6 +28,7 @@ from tests import customizations
 from tests.helpers import (
     choice_values,
     copier_config,
+    copy_version,
     read_answers,
     run_rendered_suite,
     run_ruff,
@@ -39,7 +40,6 @@ from tests.versions import (
     USER_FILES_SINCE,
     commit_all,
     conflicted_files,
-    copy_version,
     current_template,
     init_project_repo,
     project_files,

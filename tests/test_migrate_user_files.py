@@ -22,11 +22,10 @@ from pathlib import Path
 import copier
 import pytest
 
-from tests.helpers import REPO_ROOT, read_answers, run_rendered_suite, run_ruff, tail
+from tests.helpers import REPO_ROOT, copy_version, read_answers, run_rendered_suite, run_ruff, tail
 from tests.versions import (
     commit_all,
     conflicted_files,
-    copy_version,
     init_project_repo,
     release,
     release_from_history,

@@ -22,11 +22,10 @@ import copier
 import pytest
 import yaml
 
-from tests.helpers import REPO_ROOT, check_answer_keys, read_answers, type_folder
+from tests.helpers import REPO_ROOT, check_answer_keys, copy_version, read_answers, type_folder
 from tests.versions import (
     commit_all,
     conflicted_files,
-    copy_version,
     current_template,
     init_project_repo,
     make_0_3_0,

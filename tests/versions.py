@@ -20,9 +20,7 @@ import tarfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
-import copier
 import pytest
 from plumbum import local
 
@@ -193,22 +191,6 @@ def current_template(repo: Path, tag: str) -> Path:
     """The working tree as a template repository whose HEAD is tagged `tag`."""
     write_snapshot(repo)
     return release(repo, tag)
-
-
-def copy_version(template: Path, dest: Path, version: str, **answers: Any) -> Path:
-    """`version` of `template` copied into `dest` as a careful user would: no --trust, so no
-    tasks (releases 0.4.0 to 0.10.0 had a post-copy one, which only made a git repository)."""
-    copier.run_copy(
-        str(template),
-        str(dest),
-        data=answers,
-        defaults=True,
-        vcs_ref=version,
-        unsafe=False,
-        skip_tasks=True,
-        quiet=True,
-    )
-    return dest
 
 
 def replace_once(path: Path, old: str, new: str) -> None:

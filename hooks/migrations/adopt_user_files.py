@@ -45,33 +45,12 @@ import sys
 import tempfile
 from pathlib import Path
 
+from rendering import read_answers, render
+
 RELEASE = "0.11.0"
 SUFFIX = f".before-{RELEASE}"
 # What the before stage leaves the after stage: your additions to README.md and pyproject.toml.
 ADDITIONS = Path(f".copier-additions-{RELEASE}.json")
-
-
-def read_answers(answers_file: Path) -> dict[str, object]:
-    import yaml  # copier's own dependency
-
-    return yaml.safe_load(answers_file.read_text(encoding="utf-8")) or {}
-
-
-def render(answers: dict[str, object], commit: str, dest: Path) -> Path:
-    import copier
-
-    data = {key: value for key, value in answers.items() if not key.startswith("_")}
-    copier.run_copy(
-        str(answers["_src_path"]),
-        str(dest),
-        data=data,
-        vcs_ref=commit,
-        defaults=True,
-        unsafe=False,
-        skip_tasks=True,
-        quiet=True,
-    )
-    return dest
 
 
 def files_of(folder: Path) -> dict[str, bytes]:
@@ -187,13 +166,10 @@ def additions(name: str, pristine: str, yours: str) -> list[str]:
     before = pristine.splitlines(keepends=True)
     if name == "README.md" and at == len(before):
         return lines
-    if (
-        name == "pyproject.toml"
-        and before[at : at + 1] == ["]\n"]
-        and any(line.startswith("dependencies = [") for line in before[:at])
-    ):
-        last_list = max(i for i, line in enumerate(before[:at]) if line.endswith("[\n"))
-        if before[last_list].startswith("dependencies = ["):
+    if name == "pyproject.toml" and before[at : at + 1] == ["]\n"]:
+        # The list that bracket closes: the last one opened before it.
+        opened = [line for line in before[:at] if line.endswith("[\n")]
+        if opened and opened[-1].startswith("dependencies = ["):
             return lines
     return []
 

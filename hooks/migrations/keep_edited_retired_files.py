@@ -25,30 +25,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+from rendering import read_answers, render
+
 SUFFIX = ".before-0.6.0"
-
-
-def read_answers(answers_file: Path) -> dict[str, object]:
-    import yaml  # copier's own dependency
-
-    return yaml.safe_load(answers_file.read_text(encoding="utf-8")) or {}
-
-
-def render_old_version(answers: dict[str, object], dest: Path) -> Path:
-    import copier
-
-    data = {key: value for key, value in answers.items() if not key.startswith("_")}
-    copier.run_copy(
-        str(answers["_src_path"]),
-        str(dest),
-        data=data,
-        vcs_ref=str(answers["_commit"]),
-        defaults=True,
-        unsafe=False,
-        skip_tasks=True,
-        quiet=True,
-    )
-    return dest
 
 
 def keep(path: Path, reason: str) -> str:
@@ -65,7 +44,7 @@ def migrate(answers_file: Path, patterns: list[str]) -> list[str]:
         return ["no retired file to check"]
     with tempfile.TemporaryDirectory(prefix="keep_edited_") as tmp:
         try:
-            old = render_old_version(answers, Path(tmp) / "old")
+            old = render(answers, str(answers["_commit"]), Path(tmp) / "old")
         except Exception as error:  # any failure: keep everything, say why
             why = f"could not render the old version to compare ({type(error).__name__}: {error})"
             return [keep(path, why) for path in present]

@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 
 from .atomic_files import replacing
-from .custom import reading
 from .custom.preprocessing import Preprocessing
 from .data import make_loader
 from .data_errors import DataError
+from .storage import Inputs
 
 PREPROCESSING_FILE = "preprocessing.npz"
 
@@ -25,22 +25,23 @@ class PreprocessingError(DataError):
     """custom/preprocessing.py failed, or its saved state does not fit it."""
 
 
-def training_batches(data_dir: Path, batch_size: int) -> Iterator[np.ndarray]:
-    """The inputs of data_dir's training split, batch by batch in input order: never
-    shuffled, augmented or sharded. Lazy: nothing is read until the first batch is asked."""
-    inputs, _ = reading.load_split(data_dir, "train")
+def input_batches(inputs: Inputs, batch_size: int) -> Iterator[np.ndarray]:
+    """`inputs` as the model sees them, batch by batch in input order: never shuffled,
+    augmented or sharded. Lazy: nothing is loaded until the first batch is asked for."""
     loader = make_loader(inputs, batch_size=batch_size, remainder="partial")
     for index in range(len(loader)):
         yield loader[index][0]
 
 
-def fit_preprocessing(preprocessing: Preprocessing, data_dir: Path, batch_size: int) -> None:
+def fit_preprocessing(
+    preprocessing: Preprocessing, inputs: Inputs, batch_size: int, source: object
+) -> None:
+    """Fit `preprocessing` on the training split's `inputs` (read from `source`)."""
     try:
-        preprocessing.fit(training_batches(data_dir, batch_size))
+        preprocessing.fit(input_batches(inputs, batch_size))
     except (ArithmeticError, LookupError, TypeError, ValueError) as error:
         raise PreprocessingError(
-            f"custom/preprocessing.py: fit on {data_dir}'s training split failed: "
-            f"{type(error).__name__}: {error}"
+            f"custom/preprocessing.py: fit on {source} failed: {type(error).__name__}: {error}"
         ) from error
 
 

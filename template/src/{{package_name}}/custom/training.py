@@ -29,7 +29,7 @@ def callbacks(options: argparse.Namespace) -> list[keras.callbacks.Callback]:
 
     For example keras.callbacks.ReduceLROnPlateau(patience=options.reduce_lr_patience): its
     learning rate goes into the logs, and with them into the backup and history.csv. The
-    optimizer's state is in the run's backup, a callback's own counters are not: a resumed
-    run starts them afresh.
+    run's backup keeps each callback's state too (its attributes that pickle: patience
+    counts, the best value seen), so a resumed run carries on as an uninterrupted one would.
     """
     return []
