@@ -124,6 +124,7 @@ def init_project_repo(project: Path) -> None:
 RELEASE_COMMITS = {
     "0.5.0": "9558a2ddf4b4c4651784d05f080226690be08aed",
     "0.10.0": "59674557cfeddae1020ab4ba9c327fbd09f40314",
+    "0.11.0": "731c1fb8c013ef3b7ab309f013ef6afe97e23098",
 }
 # The first release with files of the user's (the rendered README's "Layout: yours and ours").
 USER_FILES_SINCE = "0.11.0"
