@@ -83,6 +83,12 @@ def save_backup(path: Path, model: keras.Model, progress: Progress) -> None:
         np.savez(f, **arrays)
 
 
+def saved_progress(path: Path) -> Progress:
+    """The history a backup holds, without its variables: what a run has done."""
+    with np.load(path, allow_pickle=False) as saved:
+        return Progress(history=json.loads(str(saved["about"]))["history"])
+
+
 def load_backup(path: Path, model: keras.Model) -> Progress:
     """Set `model`'s and its optimizer's variables from the backup; return its progress."""
     if not model.optimizer.built:

@@ -1,8 +1,9 @@
 """A training run's folder: one run, finished or resumable, never overwritten by accident.
 
 A run folder holds only what train writes: the settings it was started with (run.json),
-a backup after every epoch until the run finishes (backup.npz, see backups.py), the
-history and its curves, and last the model, whose presence marks the run as finished.
+a backup after every epoch (backup.npz, see backups.py; kept when the run finishes, so
+more epochs can go on from it), the history and its curves, and last the model, whose
+presence marks the run as finished.
 """
 
 from __future__ import annotations
@@ -43,11 +44,11 @@ class RunError(Exception):
     """train must not use a run folder as asked; the message says why and what to do."""
 
 
-def run_state(run_dir: Path, *, overwrite: bool) -> str:
+def run_state(run_dir: Path) -> str:
     """NEW, UNFINISHED (resumable) or FINISHED; refuse a folder train must not write in.
 
-    A finished run is refused unless `overwrite`, and so is a folder holding anything
-    train did not write: --overwrite never deletes a file of the user's.
+    A folder holding anything train did not write is refused, with --overwrite too: it
+    never deletes a file of the user's.
     """
     if run_dir.exists() and not run_dir.is_dir():
         raise RunError(f"--output {run_dir} is a file: name a folder for the run")
@@ -62,13 +63,18 @@ def run_state(run_dir: Path, *, overwrite: bool) -> str:
             "choose a new or empty --output"
         )
     if (run_dir / MODEL_FILE).exists():
-        if not overwrite:
-            raise FileExistsError(
-                f"{run_dir / MODEL_FILE} exists: {run_dir} holds a finished run. "
-                "Choose another --output, or pass --overwrite to replace it."
-            )
         return FINISHED
     return UNFINISHED if (run_dir / SETTINGS_FILE).is_file() else NEW
+
+
+def finished_run_error(run_dir: Path, epochs_done: int | None, why: str = "") -> FileExistsError:
+    """The refusal of a finished run that train is not to replace or go on with."""
+    of = "" if epochs_done is None else f" of {epochs_done} epochs"
+    more = "" if epochs_done is None else f", or pass --epochs above {epochs_done} to go on"
+    return FileExistsError(
+        f"{run_dir / MODEL_FILE} exists: {run_dir} holds a finished run{of}{why}. "
+        f"Choose another --output, pass --overwrite to replace it{more}."
+    )
 
 
 def clear_run(run_dir: Path) -> None:
