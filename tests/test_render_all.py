@@ -184,7 +184,15 @@ def test_files_follow_the_options(rendered: Rendered, answers: dict[str, Any]) -
         f"expected but not rendered: {sorted(expected - rendered_names)}"
     )
     # Spot checks that the manifest itself says what the options mean.
-    for module in ["__init__", "batch_loader", "data", "modeling", "train", "demo_data"]:
+    for module in [
+        "__init__",
+        "batch_loader",
+        "data",
+        "modeling",
+        "train",
+        "evaluate",
+        "demo_data",
+    ]:
         assert f"src/{package}/{module}.py" in expected, module
     # The user's files, every project's (copier.yml's _skip_if_exists keeps them).
     for module in ["model", "training", "preprocessing", "reading"]:
