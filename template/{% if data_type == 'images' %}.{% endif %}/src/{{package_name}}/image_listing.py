@@ -89,7 +89,7 @@ class PassedOver:
         unknown = [path for path in paths if path.suffix.lower() not in IMAGE_SUFFIXES]
         if unknown and not _skip_unknown.get():
             raise DataError(
-                f"{source}: {len(unknown):,} files of unknown type ({listing(unknown)}): not "
+                f"{source}: {_counted(unknown)} of unknown type ({listing(unknown)}): not "
                 "a still-image format Pillow reads; move them away, or pass "
                 "--skip-unknown-files to skip them"
             )
@@ -112,6 +112,7 @@ class PassedOver:
             print(f"{self.where}: {'; '.join(parts)}")
 
     def _name(self, path: Path) -> str:
+        # Outside root: a CSV file's absolute path, named as it is.
         name = path.relative_to(self.root).as_posix() if path.is_relative_to(self.root) else path
         return f"{name}/" if path.is_dir() else str(name)
 
