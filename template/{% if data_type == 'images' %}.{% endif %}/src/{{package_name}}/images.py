@@ -35,8 +35,8 @@ def _still_image_suffixes() -> tuple[str, ...]:
 
     From Pillow's registry, so that a Pillow built with more formats (AVIF, JPEG 2000) reads
     them too. Left out: formats Pillow only writes (PDF), stubs that need a decoder
-    registered first (HDF5, GRIB, BUFR; WMF but on Windows), and NOT_STILL_IMAGES. MPO, a
-    camera's multi-picture JPEG, has no opener of its own: the JPEG plugin reads it.
+    registered first (HDF5, GRIB, BUFR, WMF), and NOT_STILL_IMAGES. MPO, a camera's
+    multi-picture JPEG, has no opener of its own: the JPEG plugin reads it.
     """
     extensions = Image.registered_extensions()  # first: it registers every plugin
     readable = {
