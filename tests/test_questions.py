@@ -43,6 +43,8 @@ SPEC_QUESTIONS = {
     "image_height",
     "image_width",
     "color_mode",
+    # images (issue 25): what transparent pixels show
+    "image_background",
     # sequences (issue 4): token ids the model embeds, and the longest sequence it takes
     "vocab_size",
     "max_length",
@@ -55,6 +57,7 @@ SPEC_CHOICES = {
     "jax_build": ["jax", "jax[cuda13]", "jax[cuda12]", "jax[tpu]"],
     "torch_build": ["cpu", "cuda"],
     "color_mode": ["rgb", "grayscale"],
+    "image_background": ["white", "black"],
 }
 
 IDENT = "lowercase Python identifier"  # what every package_name message allows
@@ -100,6 +103,7 @@ BAD_ANSWERS: list[tuple[dict[str, Any], str, list[str]]] = [
     ({"data_type": "images", "image_height": 7}, "image_height", ["between 8 and 4096", "got 7"]),
     ({"data_type": "images", "image_width": 0}, "image_width", ["between 8 and 4096", "got 0"]),
     ({"data_type": "images", "color_mode": "cmyk"}, "color_mode", ["cmyk"]),
+    ({"data_type": "images", "image_background": "grey"}, "image_background", ["grey"]),
     ({"data_type": "sequences", "vocab_size": 2}, "vocab_size", ["between 3 and", "got 2"]),
     ({"data_type": "sequences", "max_length": 1}, "max_length", ["between 2 and", "got 1"]),
     ({"data_type": "sequences", "max_length": 0}, "max_length", ["between 2 and", "got 0"]),
@@ -113,6 +117,7 @@ CHOICE_QUESTIONS = {
     "jax_build",
     "torch_build",
     "color_mode",
+    "image_background",
 }
 
 

@@ -19,6 +19,7 @@ loader makes one only for `cache_mb > 0`.
   while decoding, so Keras thread workers decode in parallel.
 - The cached arrays are read-only (NumPy raises on a write); the loader copies them into
   each new batch, so augmentation, which runs after, never changes cached pixels.
+- In memory only, never written to disk: no pixels outlive the code that decoded them.
 - Per process: a pickled copy starts empty. With `use_multiprocessing=True` each worker
   process fills a cache of its own, and Keras makes new processes every epoch, so the cache
   only costs memory there; use thread workers with it.

@@ -1,9 +1,13 @@
 """Image files in dataset folders and in CSV files: found, type-checked, and named in errors.
 
-Image files are PNG, JPEG, BMP or GIF (IMAGE_SUFFIXES, in any letter case). Names starting
-with "." (.DS_Store, .ipynb_checkpoints) are passed over; any other file is an error, and so
-is an entry that cannot be read (a broken symbolic link, a folder that cannot be listed):
-nothing is left out without a word. Symbolic links to files and folders are followed.
+Image files are those of every still-image format Pillow reads (IMAGE_SUFFIXES, in any
+letter case). What operating systems and tools leave beside images (NOT_IMAGE_NAMES:
+Thumbs.db, desktop.ini, __MACOSX; and every name starting with ".", such as .DS_Store or
+.ipynb_checkpoints) is passed over, and a listing says how many in one line. Any other file
+is an error, unless train's or predict's --skip-unknown-files asks to skip such files (then
+they are counted in that line too), and so is an entry that cannot be read (a broken
+symbolic link, a folder that cannot be listed): nothing is left out without a word.
+Symbolic links to files and folders are followed.
 
 CSV files (labels.csv, predict's lists) are UTF-8 text, with or without the byte-order mark
 spreadsheets write; an error in one names the file and line.
@@ -12,10 +16,12 @@ spreadsheets write; an error in one names the file and line.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import io
 import os
 from collections.abc import Iterable, Iterator
+from contextvars import ContextVar
 from pathlib import Path
 from typing import TypeAlias
 
@@ -28,8 +34,25 @@ Inputs: TypeAlias = list[Path]
 ID_COLUMN = "file"
 # The file that lists a split's images in the labels.csv layout; never an image itself.
 LABELS_FILE = "labels.csv"
+# Files and folders that Windows, macOS and their archivers write beside images (compared in
+# lower case); with the hidden names, the only entries a listing passes over unasked.
+NOT_IMAGE_NAMES = frozenset({"thumbs.db", "ehthumbs.db", "desktop.ini", "__macosx"})
 # How much of a CSV file is searched for the marks of UTF-16 before it is read as UTF-8.
 _HEAD = 4096
+
+# Whether files of unknown type are skipped rather than refused (--skip-unknown-files). A
+# context, not an argument: custom/reading.py calls the layout with the data folder alone.
+_skip_unknown: ContextVar[bool] = ContextVar("skip_unknown_files", default=False)
+
+
+@contextlib.contextmanager
+def skipping_unknown_files(skip: bool = True) -> Iterator[None]:
+    """Within it, listings skip (and report) files of unknown type instead of refusing them."""
+    token = _skip_unknown.set(skip)
+    try:
+        yield
+    finally:
+        _skip_unknown.reset(token)
 
 
 def listing(items: Iterable[object]) -> str:
@@ -39,42 +62,95 @@ def listing(items: Iterable[object]) -> str:
     return ", ".join(items[:NAMED]) + more
 
 
-def check_image_types(paths: Iterable[Path], where: object) -> None:
-    """DataError naming the paths (found in `where`) whose suffix is not an image type."""
-    unknown = [path for path in paths if path.suffix.lower() not in IMAGE_SUFFIXES]
-    if unknown:
-        raise DataError(
-            f"{where}: {len(unknown)} files of unknown type ({listing(unknown)}); "
-            f"image files end in {', '.join(IMAGE_SUFFIXES)}"
-        )
+def not_an_image_by_name(name: str) -> bool:
+    """Whether a file or folder of this name is passed over unasked: hidden, or NOT_IMAGE_NAMES."""
+    return name.startswith(".") or name.lower() in NOT_IMAGE_NAMES
 
 
-def image_files(folder: Path, *, skip: str | None = None) -> list[Path]:
+class PassedOver:
+    """What the listing of one split (or of predict's --data) left out, told in one line.
+
+    `where` starts the line ("train"); the entries are named relative to `root`.
+    """
+
+    def __init__(self, where: object, root: Path) -> None:
+        self.where = where
+        self.root = root
+        self.not_images: list[Path] = []
+        self.unknown: list[Path] = []
+
+    def images(self, paths: Iterable[Path], source: object) -> list[Path]:
+        """The image files among `paths` (found in `source`), in their order.
+
+        Files of unknown type: DataError naming them, or, under skipping_unknown_files,
+        kept for the report.
+        """
+        paths = list(paths)
+        unknown = [path for path in paths if path.suffix.lower() not in IMAGE_SUFFIXES]
+        if unknown and not _skip_unknown.get():
+            raise DataError(
+                f"{source}: {_counted(unknown)} of unknown type ({listing(unknown)}): not "
+                "a still-image format Pillow reads; move them away, or pass "
+                "--skip-unknown-files to skip them"
+            )
+        self.unknown += unknown
+        return [path for path in paths if path.suffix.lower() in IMAGE_SUFFIXES]
+
+    def report(self) -> None:
+        """Print the line, if anything was passed over."""
+        parts = []
+        if self.not_images:
+            names = listing(self._name(path) for path in self.not_images)
+            parts.append(f"skipped {_counted(self.not_images)} that are not images ({names})")
+        if self.unknown:
+            names = listing(self._name(path) for path in self.unknown)
+            parts.append(
+                f"skipped {_counted(self.unknown)} of unknown type, as --skip-unknown-files "
+                f"asks ({names})"
+            )
+        if parts:
+            print(f"{self.where}: {'; '.join(parts)}")
+
+    def _name(self, path: Path) -> str:
+        # Outside root: a CSV file's absolute path, named as it is.
+        name = path.relative_to(self.root).as_posix() if path.is_relative_to(self.root) else path
+        return f"{name}/" if path.is_dir() else str(name)
+
+
+def _counted(paths: list[Path]) -> str:
+    """`3 files`, `1 folder`, `2 files and 1 folder`."""
+    folders = sum(path.is_dir() for path in paths)
+    counts = [(len(paths) - folders, "file"), (folders, "folder")]
+    return " and ".join(f"{n:,} {noun}{'s' * (n != 1)}" for n, noun in counts if n)
+
+
+def image_files(folder: Path, passed: PassedOver, *, skip: str | None = None) -> list[Path]:
     """The image files in `folder` and its subfolders, sorted by path.
 
-    Hidden files and folders are passed over, and so are files named `skip`; any other
-    file must be an image, and every entry must be readable.
+    Entries not images by name are passed over and told to `passed`, as are files of unknown
+    type when skipped; files named `skip` (a split's labels.csv) are left out unsaid. Every
+    entry must be readable.
     """
     files: list[Path] = []
     problems: list[tuple[Path, str]] = []
-    _walk(folder, files, problems, above={})
+    _walk(folder, files, problems, passed.not_images, above={})
     if problems:
         entries = len(files) + len(problems)
         summary = f"{len(problems):,} of {entries:,} entries under {folder} cannot be read"
         raise DataError(problem_list(problems, summary))
-    files = sorted(path for path in files if path.name != skip)
-    check_image_types(files, folder)
-    return files
+    return passed.images(sorted(path for path in files if path.name != skip), folder)
 
 
 def _walk(
     folder: Path,
     files: list[Path],
     problems: list[tuple[Path, str]],
+    not_images: list[Path],
     above: dict[tuple[int, int], Path],
 ) -> None:
-    """Add the files under `folder` to `files`, and the entries that cannot be read to
-    `problems`; `above` holds the folders it is in, by (device, inode)."""
+    """Add the files under `folder` to `files`, the entries that cannot be read to
+    `problems`, and those not images by name to `not_images` (a folder whole, not entered);
+    `above` holds the folders it is in, by (device, inode)."""
     try:
         status = folder.stat()
         with os.scandir(folder) as scan:
@@ -87,9 +163,10 @@ def _walk(
         problems.append((folder, f"{above[here]} again, through a symbolic link"))
         return
     for entry in entries:
-        if entry.name.startswith("."):
-            continue
         path = Path(entry.path)
+        if not_an_image_by_name(entry.name):
+            not_images.append(path)
+            continue
         try:
             is_dir, is_file = entry.is_dir(), entry.is_file()  # both follow links
         except OSError as error:
@@ -98,7 +175,7 @@ def _walk(
         if is_file:
             files.append(path)
         elif is_dir:
-            _walk(path, files, problems, {**above, here: folder})
+            _walk(path, files, problems, not_images, {**above, here: folder})
         else:
             problems.append((path, file_problem(path) or "gone while its folder was listed"))
 

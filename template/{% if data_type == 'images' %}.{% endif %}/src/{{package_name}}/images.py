@@ -17,22 +17,45 @@ import stat
 from collections.abc import Sequence
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from .data_errors import DataError
-from .settings import COLOR_MODE, IMAGE_HEIGHT, IMAGE_WIDTH
+from .settings import COLOR_MODE, IMAGE_BACKGROUND, IMAGE_HEIGHT, IMAGE_WIDTH
 
 # Every image is resized to this shape.
 CHANNELS = 1 if COLOR_MODE == "grayscale" else 3
 IMAGE_SHAPE = (IMAGE_HEIGHT, IMAGE_WIDTH, CHANNELS)
-# File types a data folder may hold; load_image itself reads whatever Pillow reads.
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
+# Formats Pillow opens that are no still raster image: vector (EPS: Ghostscript renders it),
+# video (MPEG: Pillow identifies it but cannot decode it), animation only (FLI, FLC).
+NOT_STILL_IMAGES = frozenset({"EPS", "MPEG", "FLI"})
+
+
+def _still_image_suffixes() -> tuple[str, ...]:
+    """The file suffixes of every still-image format this Pillow reads, sorted.
+
+    From Pillow's registry, so that a Pillow built with more formats (AVIF, JPEG 2000) reads
+    them too. Left out: formats Pillow only writes (PDF), stubs that need a decoder
+    registered first (HDF5, GRIB, BUFR, WMF), and NOT_STILL_IMAGES. MPO, a camera's
+    multi-picture JPEG, has no opener of its own: the JPEG plugin reads it.
+    """
+    extensions = Image.registered_extensions()  # first: it registers every plugin
+    readable = {
+        name
+        for name, (opener, _) in Image.OPEN.items()
+        if not (isinstance(opener, type) and issubclass(opener, ImageFile.StubImageFile))
+    }
+    readable = (readable | {"MPO"}) - NOT_STILL_IMAGES
+    return tuple(sorted(suffix for suffix, name in extensions.items() if name in readable))
+
+
+# File types a data folder may hold (lowercase; matched in any case).
+IMAGE_SUFFIXES = _still_image_suffixes()
 
 # The Pillow mode every image is converted to before resizing.
 PIL_MODE = "L" if COLOR_MODE == "grayscale" else "RGB"
-# Transparent pixels show this grey level (0 black, 255 white), never the colour hidden
-# under them, which image editors fill in arbitrarily.
-BACKGROUND = 0
+# Transparent pixels show this grey level (255 white, 0 black: the image_background
+# answer), never the colour hidden under them, which image editors fill in arbitrarily.
+BACKGROUND = {"white": 255, "black": 0}[IMAGE_BACKGROUND]
 # Bilinear, not nearest: Pillow widens the filter by the reduction factor, so a large
 # image is averaged down without aliasing, and upscaling stays smooth.
 RESAMPLE = Image.Resampling.BILINEAR
@@ -45,6 +68,8 @@ NAMED = 5
 
 _SIXTEEN_BIT = frozenset({"I", "I;16", "I;16L", "I;16B", "I;16N"})
 _ALPHA = frozenset({"RGBA", "RGBa", "LA", "La", "PA"})
+# EXIF orientations that turn the stored image by 90 degrees: its width becomes its height.
+_TURNED = frozenset({5, 6, 7, 8})
 
 
 class MissingImagesError(FileNotFoundError, DataError):
@@ -112,10 +137,12 @@ def problem_list(problems: Sequence[tuple[object, str]], summary: str) -> str:
 def load_image(path: str | os.PathLike[str]) -> np.ndarray:
     """Decode one image file to uint8 of shape IMAGE_SHAPE.
 
-    Any size and any mode Pillow reads (palette, RGBA, LA, 16-bit, CMYK, the first frame
-    of a GIF) is converted to PIL_MODE and resized to IMAGE_WIDTH x IMAGE_HEIGHT (the
-    aspect ratio is not kept). Pixels are taken as stored: EXIF orientation is not
-    applied, as in keras.utils.load_img. Raises UnreadableImageError naming `path`.
+    Any size and any mode Pillow reads (palette, RGBA, LA, 16-bit, CMYK) is turned upright
+    by its EXIF orientation (a phone's rotated photo), converted to PIL_MODE with
+    transparency flattened onto BACKGROUND, and resized to IMAGE_WIDTH x IMAGE_HEIGHT (the
+    aspect ratio is not kept). A file of several frames (an animated GIF or WebP, a
+    camera's MPO, a multi-page TIFF) gives its first. Raises UnreadableImageError naming
+    `path`.
     """
     try:
         return decode_image(path)
@@ -129,10 +156,14 @@ def load_image(path: str | os.PathLike[str]) -> np.ndarray:
 def decode_image(path: str | os.PathLike[str]) -> np.ndarray:
     """load_image, raising Pillow's own error for a file it cannot decode."""
     with Image.open(path) as file:
+        # Read from the header, before decoding: a turned image's sides swap.
+        turned = file.getexif().get(ExifTags.Base.Orientation, 1) in _TURNED
         # A no-op unless JPEG: then libjpeg decodes straight to PIL_MODE where it can,
         # and at reduced scale when the target is much smaller than the file.
-        file.draft(PIL_MODE, _DRAFT_SIZE)
+        file.draft(PIL_MODE, _DRAFT_SIZE[::-1] if turned else _DRAFT_SIZE)
         file.load()
+        # In place: no copy of the pixels when there is nothing to turn.
+        ImageOps.exif_transpose(file, in_place=True)
         image = _convert(file)
         if image.size != (IMAGE_WIDTH, IMAGE_HEIGHT):
             image = image.resize((IMAGE_WIDTH, IMAGE_HEIGHT), RESAMPLE)
