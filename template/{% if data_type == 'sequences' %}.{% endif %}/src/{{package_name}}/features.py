@@ -27,7 +27,14 @@ def check_steps(steps: ArrayLike, where: str) -> np.ndarray:
     Empty sequences are refused: a row of padding only has nothing to learn from and breaks
     masked recurrent layers (cuDNN rejects all-masked rows).
     """
-    array = np.asarray(steps)
+    try:
+        array = np.asarray(steps)
+    except ValueError:
+        # NumPy refuses ragged nesting: steps of different widths.
+        raise DataError(
+            f"{where}: every time step must hold {NUM_FEATURES} features, but the steps "
+            "have different widths"
+        ) from None
     if array.ndim != 2 or array.shape[1] != NUM_FEATURES:
         raise DataError(
             f"{where}: a sequence must have shape (steps, {NUM_FEATURES}), {NUM_FEATURES} "
