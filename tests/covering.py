@@ -16,7 +16,8 @@ fit, so placing them first (AETG-style) keeps the set near the least possible si
 * every label format with each edge value of its count (num_classes for sparse, onehot and
   multilabel; num_targets for regression), since the allowed counts depend on the format;
 * every colour mode with each edge image size (height, width), for images;
-* each edge sequence size (vocab_size, max_length), for sequences.
+* each edge sequence size with each sequence input: (vocab_size, max_length) for token ids
+  and text, (num_features, max_length) for features, which have no vocabulary.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from tests.helpers import (
     BATCH_SIZES,
     BUILD_QUESTIONS,
     COUNT_EDGES,
+    FEATURE_SIZES,
     IMAGE_SIZES,
     SEQUENCE_SIZES,
     answers_id,
@@ -37,12 +39,13 @@ from tests.helpers import (
     choice_questions,
     choice_values,
     drop_unasked,
+    sequence_sizes,
 )
 
 Pair = frozenset[tuple[str, Any]]
 # An image size is one value of the pseudo-question "image_size", expanded when rendering.
 IMAGE_SIZE = "image_size"
-# Likewise a sequence size, (vocab_size, max_length).
+# Likewise a sequence size, (vocab_size or num_features, max_length): helpers.sequence_sizes.
 SEQUENCE_SIZE = "sequence_size"
 
 
@@ -57,7 +60,7 @@ def factors() -> dict[str, list[Any]]:
 
 def _edge_pairs(answers: Mapping[str, Any]) -> set[Pair]:
     """The edge pairs a (collapsed) answer set holds: label format with count, colour
-    mode with image size, data type with sequence size."""
+    mode with image size, sequence input with sequence size."""
     pairs = set()
 
     def pair(first: str, second: str) -> Pair:
@@ -68,7 +71,7 @@ def _edge_pairs(answers: Mapping[str, Any]) -> set[Pair]:
     if IMAGE_SIZE in answers:
         pairs.add(pair("color_mode", IMAGE_SIZE))
     if SEQUENCE_SIZE in answers:
-        pairs.add(pair("data_type", SEQUENCE_SIZE))
+        pairs.add(pair("sequence_input", SEQUENCE_SIZE))
     # A build value alone: a "pair" of one element.
     pairs.update(frozenset({(name, answers[name])}) for name in BUILD_QUESTIONS if name in answers)
     return pairs
@@ -89,8 +92,9 @@ def _collapse(answers: Mapping[str, Any]) -> dict[str, Any]:
     result = dict(answers)
     if "image_height" in result:
         result[IMAGE_SIZE] = (result.pop("image_height"), result.pop("image_width"))
-    if "vocab_size" in result:
-        result[SEQUENCE_SIZE] = (result.pop("vocab_size"), result.pop("max_length"))
+    if "max_length" in result:
+        question, _ = sequence_sizes(result)
+        result[SEQUENCE_SIZE] = (result.pop(question), result.pop("max_length"))
     return result
 
 
@@ -99,7 +103,8 @@ def _expand(answers: Mapping[str, Any]) -> dict[str, Any]:
     if IMAGE_SIZE in result:
         result["image_height"], result["image_width"] = result.pop(IMAGE_SIZE)
     if SEQUENCE_SIZE in result:
-        result["vocab_size"], result["max_length"] = result.pop(SEQUENCE_SIZE)
+        question, _ = sequence_sizes(result)
+        result[question], result["max_length"] = result.pop(SEQUENCE_SIZE)
     return result
 
 
@@ -124,7 +129,7 @@ def _add_sized(found: dict[tuple[tuple[str, Any], ...], None], base: dict[str, A
     question, counts = COUNT_EDGES[base["label_format"]]
     size_question, sizes = {
         "images": (IMAGE_SIZE, IMAGE_SIZES),
-        "sequences": (SEQUENCE_SIZE, SEQUENCE_SIZES),
+        "sequences": (SEQUENCE_SIZE, sequence_sizes(base)[1]),
     }.get(base["data_type"], (None, (None,)))
     for count, size in itertools.product(counts, sizes):
         answers = {**base, question: count}
@@ -160,7 +165,7 @@ def _weights() -> dict[Pair, int]:
     for question, counts in COUNT_EDGES.values():
         sizes[question] = max(sizes.get(question, 0), len(counts))
     sizes[IMAGE_SIZE] = len(IMAGE_SIZES)
-    sizes[SEQUENCE_SIZE] = len(SEQUENCE_SIZES)
+    sizes[SEQUENCE_SIZE] = max(len(SEQUENCE_SIZES), len(FEATURE_SIZES))
     weights = {}
     for pair in _required_pairs():
         if len(pair) == 1:  # a build value: any project of its backend can take it

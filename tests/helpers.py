@@ -51,6 +51,18 @@ IMAGE_SIZES = ((8, 8), (32, 32), (64, 48))
 # Sequence sizes (vocab_size, max_length): the least allowed, a small pair that cuts the test
 # sequences, and the defaults.
 SEQUENCE_SIZES = ((3, 2), (50, 16), (10000, 128))
+# Feature sequence sizes (num_features, max_length), for sequence_input=features (no
+# vocabulary): one feature with the least length, many features with a length that cuts the
+# test sequences, and the defaults.
+FEATURE_SIZES = ((1, 2), (16, 16), (3, 128))
+
+
+def sequence_sizes(answers: Mapping[str, Any]) -> tuple[str, tuple[tuple[int, int], ...]]:
+    """The question sized with max_length in a sequences project, and their edge pairs:
+    num_features for features sequences, vocab_size for the others."""
+    if answers.get("sequence_input") == "features":
+        return "num_features", FEATURE_SIZES
+    return "vocab_size", SEQUENCE_SIZES
 
 
 # --- copier.yml ---------------------------------------------------------------------------
@@ -182,7 +194,8 @@ def with_edges(answers: Mapping[str, Any], index: int) -> dict[str, Any]:
     if result.get("data_type") == "images":
         result["image_height"], result["image_width"] = IMAGE_SIZES[index % len(IMAGE_SIZES)]
     if result.get("data_type") == "sequences":
-        result["vocab_size"], result["max_length"] = SEQUENCE_SIZES[index % len(SEQUENCE_SIZES)]
+        question, sizes = sequence_sizes(result)
+        result[question], result["max_length"] = sizes[index % len(sizes)]
     result["batch_size"] = BATCH_SIZES[index % len(BATCH_SIZES)]
     return result
 
@@ -218,6 +231,7 @@ def with_build(answers: Mapping[str, Any], index: int) -> dict[str, Any]:
 # aug1, pred0.
 ID_PREFIXES = {
     "vocab_size": "v",
+    "num_features": "f",
     "max_length": "len",
     "num_classes": "c",
     "num_targets": "t",

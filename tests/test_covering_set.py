@@ -15,12 +15,12 @@ from tests.conftest import Rendered, SuiteRunner
 from tests.helpers import (
     COUNT_EDGES,
     IMAGE_SIZES,
-    SEQUENCE_SIZES,
     answers_id,
     applies,
     check_answer_keys,
     choice_values,
     run_ruff,
+    sequence_sizes,
     tail,
 )
 
@@ -68,10 +68,14 @@ def test_every_image_size_is_covered_in_each_colour_mode() -> None:
 def test_every_sequence_size_is_covered() -> None:
     if "sequences" not in choice_values("data_type"):
         pytest.skip("no sequences data type")
-    seen = {
-        (x["vocab_size"], x["max_length"]) for x in COVERING_SET if x["data_type"] == "sequences"
-    }
-    assert seen == set(SEQUENCE_SIZES), seen
+    for sequence_input in choice_values("sequence_input"):
+        question, sizes = sequence_sizes({"sequence_input": sequence_input})
+        seen = {
+            (x[question], x["max_length"])
+            for x in COVERING_SET
+            if x.get("sequence_input") == sequence_input
+        }
+        assert seen == set(sizes), (sequence_input, seen)
 
 
 def test_covering_set_is_valid_small_and_deterministic() -> None:

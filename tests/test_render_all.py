@@ -224,6 +224,11 @@ def test_answers_file_records_the_answers(rendered: Rendered, answers: dict[str,
         assert not {"image_height", "image_width", "color_mode"} & set(recorded)
     if answers["data_type"] != "sequences":
         assert not {"vocab_size", "max_length"} & set(recorded)
+    # Float features have no vocabulary; token ids and text have no feature count.
+    if answers.get("sequence_input") == "features":
+        assert "vocab_size" not in recorded
+    else:
+        assert "num_features" not in recorded
     # Computed values (when: false) are never stored.
     assert "sequence_class" not in recorded
 
