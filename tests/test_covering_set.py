@@ -85,9 +85,11 @@ def test_covering_set_is_valid_small_and_deterministic() -> None:
             # A question copier does not ask for these answers (color_mode for arrays) is absent.
             assert name in answers or not applies(name, answers)
             assert name not in answers or answers[name] in values
-    # 4 label formats x 4 remainder policies is the least any covering set can have; the
-    # size edges of images and sequences cost a few more.
-    least = len(choice_values("label_format")) * len(choice_values("remainder"))
+    # Sequences projects alone must hold every (sequence_input, label_format) pair, and images
+    # projects every (color_mode, image_background, label_format) pair: the least any covering
+    # set can have; arrays' pairs and the size edges cost a few more.
+    labels = len(choice_values("label_format"))
+    least = labels * (len(choice_values("sequence_input")) + len(choice_values("color_mode")))
     assert least <= len(COVERING_SET) <= least + 6
     assert len({answers_id(x) for x in COVERING_SET}) == len(COVERING_SET)
     covering._covering_set.cache_clear()

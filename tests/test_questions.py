@@ -48,6 +48,9 @@ SPEC_QUESTIONS = {
     # sequences (issue 4): token ids the model embeds, and the longest sequence it takes
     "vocab_size",
     "max_length",
+    # sequences (issue 25): what a sequence is made of, and the floats of a features step
+    "sequence_input",
+    "num_features",
 }
 SPEC_CHOICES = {
     "label_format": ["sparse", "onehot", "multilabel", "regression"],
@@ -58,6 +61,7 @@ SPEC_CHOICES = {
     "torch_build": ["cpu", "cuda"],
     "color_mode": ["rgb", "grayscale"],
     "image_background": ["white", "black"],
+    "sequence_input": ["tokens", "text", "features"],
 }
 
 IDENT = "lowercase Python identifier"  # what every package_name message allows
@@ -107,6 +111,12 @@ BAD_ANSWERS: list[tuple[dict[str, Any], str, list[str]]] = [
     ({"data_type": "sequences", "vocab_size": 2}, "vocab_size", ["between 3 and", "got 2"]),
     ({"data_type": "sequences", "max_length": 1}, "max_length", ["between 2 and", "got 1"]),
     ({"data_type": "sequences", "max_length": 0}, "max_length", ["between 2 and", "got 0"]),
+    ({"data_type": "sequences", "sequence_input": "audio"}, "sequence_input", ["audio"]),
+    (
+        {"data_type": "sequences", "sequence_input": "features", "num_features": 0},
+        "num_features",
+        ["between 1 and 100000", "got 0"],
+    ),
 ]
 CHOICE_QUESTIONS = {
     "label_format",
@@ -118,6 +128,7 @@ CHOICE_QUESTIONS = {
     "torch_build",
     "color_mode",
     "image_background",
+    "sequence_input",
 }
 
 
