@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from . import atomic_files
+from .data_errors import DataError
 from .settings import VOCAB_SIZE
 
 PAD_TOKEN = ""
@@ -87,7 +88,7 @@ def save_vocabulary(vocabulary: Vocabulary, run_dir: Path) -> Path:
 
 
 def load_vocabulary(run_dir: Path) -> Vocabulary:
-    """The vocabulary saved with a run; FileNotFoundError or ValueError naming the file."""
+    """The vocabulary saved with a run; FileNotFoundError or DataError naming the file."""
     path = run_dir / VOCABULARY_FILE
     if not path.is_file():
         raise FileNotFoundError(
@@ -95,8 +96,8 @@ def load_vocabulary(run_dir: Path) -> Vocabulary:
         )
     tokens = path.read_text(encoding="utf-8").split("\n")
     if tokens[-1] != "":
-        raise ValueError(f"{path} is cut short: its last line has no line break")
+        raise DataError(f"{path} is cut short: its last line has no line break")
     try:
         return Vocabulary(tokens[:-1])
     except ValueError as error:
-        raise ValueError(f"{path} is no vocabulary: {error}") from None
+        raise DataError(f"{path} is no vocabulary: {error}") from None
