@@ -80,6 +80,16 @@ def fit_vocabulary(texts: Iterable[Sequence[str]], size: int = VOCAB_SIZE) -> Vo
     return Vocabulary([PAD_TOKEN, OOV_TOKEN, *(word for word, _ in ranked[: size - 2])])
 
 
+def describe_unknown_words(sequences: Sequence[np.ndarray]) -> str:
+    """How many of the tokens of `sequences` (token ids) are words out of the vocabulary."""
+    total = sum(len(tokens) for tokens in sequences)
+    unknown = sum(int(np.count_nonzero(tokens == OOV_ID)) for tokens in sequences)
+    return (
+        f"{unknown:,} of {total:,} words ({unknown / total:.1%}) are out of the vocabulary "
+        f"(VOCAB_SIZE {VOCAB_SIZE:,}) and read as id {OOV_ID}"
+    )
+
+
 def save_vocabulary(vocabulary: Vocabulary, run_dir: Path) -> Path:
     """RUN_DIR/vocabulary.txt, one token per line (the first line empty: padding)."""
     path = run_dir / VOCABULARY_FILE
