@@ -48,8 +48,6 @@ class Vocabulary:
         tokens = list(tokens)
         if tokens[:2] != [PAD_TOKEN, OOV_TOKEN]:
             raise ValueError(f'a vocabulary starts with "" and "[UNK]", got {tokens[:2]!r}')
-        if len(tokens) > VOCAB_SIZE:
-            raise ValueError(f"{len(tokens)} tokens, but VOCAB_SIZE is {VOCAB_SIZE}")
         self.tokens = tokens
         self.ids = {token: k for k, token in enumerate(tokens) if k >= 2}
         if len(self.ids) != len(tokens) - 2:
@@ -108,6 +106,12 @@ def load_vocabulary(run_dir: Path) -> Vocabulary:
     if tokens[-1] != "":
         raise DataError(f"{path} is cut short: its last line has no line break")
     try:
-        return Vocabulary(tokens[:-1])
+        vocabulary = Vocabulary(tokens[:-1])
     except ValueError as error:
         raise DataError(f"{path} is no vocabulary: {error}") from None
+    # More ids than the model embeds: a run of another project (another vocab_size).
+    if len(vocabulary) > VOCAB_SIZE:
+        raise DataError(
+            f"{path} holds {len(vocabulary):,} tokens, but VOCAB_SIZE is {VOCAB_SIZE:,}"
+        )
+    return vocabulary
