@@ -31,10 +31,10 @@ BACKUP_FILE = "backup.npz"
 TENSORBOARD_DIR = "tensorboard"
 # Everything train writes: --overwrite removes these and nothing else. classes.json is
 # head.py's CLASSES_FILE, in classification projects; preprocessing.npz is fitting.py's
-# PREPROCESSING_FILE.
+# PREPROCESSING_FILE; vocabulary.txt is vocabulary.py's VOCABULARY_FILE, in text projects.
 RUN_FILES = frozenset(
     {MODEL_FILE, BEST_MODEL_FILE, HISTORY_FILE, PLOT_FILE, SETTINGS_FILE, BACKUP_FILE}
-    | {"classes.json", "preprocessing.npz", TENSORBOARD_DIR}
+    | {"classes.json", "preprocessing.npz", "vocabulary.txt", TENSORBOARD_DIR}
 )
 
 NEW, UNFINISHED, FINISHED = "new", "unfinished", "finished"

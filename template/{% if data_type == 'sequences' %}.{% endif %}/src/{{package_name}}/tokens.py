@@ -6,7 +6,7 @@ padded batch is right-padded with 0 and Embedding(mask_zero=True) ignores the pa
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Sequence, Sized
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -56,3 +56,21 @@ def check_token_sequences(inputs: Sequence[ArrayLike]) -> list[np.ndarray]:
 def sequence_lengths(sequences: Sequence[np.ndarray]) -> np.ndarray:
     """Tokens the model sees per sequence: longer ones are cut to MAX_LENGTH."""
     return np.minimum([len(tokens) for tokens in sequences], MAX_LENGTH).astype(np.int64)
+
+
+def describe_truncation(sequences: Sequence[Sized], *, cropped: bool = False) -> str:
+    """How many `sequences` are longer than MAX_LENGTH, and which of their tokens the model
+    sees: their first MAX_LENGTH, or (`cropped`, augmentation) a random window of them."""
+    total = len(sequences)
+    longer = sum(len(tokens) > MAX_LENGTH for tokens in sequences)
+    if not longer:
+        return f"none of {total:,} sequences is longer than max_length {MAX_LENGTH}"
+    fate = (
+        f"are cut to a random window of {MAX_LENGTH} tokens in each epoch (augmentation)"
+        if cropped
+        else f"keep their first {MAX_LENGTH} tokens"
+    )
+    return (
+        f"{longer:,} of {total:,} sequences ({longer / total:.1%}) are longer than "
+        f"max_length {MAX_LENGTH} and {fate}"
+    )
