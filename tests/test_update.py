@@ -41,7 +41,7 @@ MIGRATION = REPO_ROOT / "hooks" / "migrations" / "rename_tensorflow_requirement.
 SRC = Path("template") / "src" / "{{package_name}}"
 TRAIN_TEMPLATE = SRC / "train.py.jinja"
 SEQUENCE_SRC = Path("template", type_folder("sequences"), "src", "{{package_name}}")
-SEQUENCE_MODEL_TEMPLATE = SEQUENCE_SRC / "custom" / "model.py"
+SEQUENCE_MODEL_TEMPLATE = SEQUENCE_SRC / "custom" / "model.py.jinja"
 README_TEMPLATE = Path("template") / "README.md.jinja"
 PREDICT_TEMPLATE = SRC / "predict.py.jinja"
 
@@ -55,6 +55,8 @@ EPOCHS_1_1 = 'parser.add_argument("--epochs", type=positive_int, default=20)'
 LEARNING_RATE_1_0 = "LEARNING_RATE = 3e-3"
 LEARNING_RATE_USER = "LEARNING_RATE = 1e-3"
 LEARNING_RATE_1_1 = "LEARNING_RATE = 1e-2"
+# The line before the token model's rate in custom/model.py.jinja (features have a rate too).
+TOKENS_RATE_CONTEXT = "docs/performance.md). train --learning-rate overrides it.\n"
 SET_UP_1_0 = "## Set up\n"
 SET_UP_USER = "## Setting up\n"
 SET_UP_1_1 = "## Set up the project\n"
@@ -70,7 +72,11 @@ def template(home: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     migration), a README heading and predict.py's docstring changed."""
     repo = current_template(tmp_path_factory.mktemp("template") / "repo", "1.0.0")
     replace_once(repo / TRAIN_TEMPLATE, EPOCHS_1_0, EPOCHS_1_1)
-    replace_once(repo / SEQUENCE_MODEL_TEMPLATE, LEARNING_RATE_1_0, LEARNING_RATE_1_1)
+    replace_once(
+        repo / SEQUENCE_MODEL_TEMPLATE,
+        TOKENS_RATE_CONTEXT + LEARNING_RATE_1_0,
+        TOKENS_RATE_CONTEXT + LEARNING_RATE_1_1,
+    )
     replace_once(repo / README_TEMPLATE, SET_UP_1_0, SET_UP_1_1)
     replace_once(repo / PREDICT_TEMPLATE, '"""Predict with ', '"""Predictions of ')
     return release(repo, "1.1.0")
