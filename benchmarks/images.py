@@ -97,7 +97,7 @@ def main() -> None:
     paths: list[str] = []
     labels: list[int] = []
     for class_id, name in enumerate(class_folders.class_folders(root)):
-        files = image_listing.image_files(root / name)
+        files = image_listing.image_files(root / name, image_listing.PassedOver(name, root))
         paths += [str(path) for path in files]
         labels += [class_id] * len(files)
     y = np.array(labels, dtype=np.int64)
