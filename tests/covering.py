@@ -2,20 +2,23 @@
 
 A small deterministic greedy all-pairs generator (no dependency): the candidates are all
 valid answer combinations, enumerated in a fixed order; each step takes the first candidate
-whose pairs not yet covered weigh the most, until none is left. A pair weighs the product of
-its two factors' numbers of values: pairs of the factors with many values are the hardest to
-fit, so placing them first (AETG-style) keeps the set near the least possible size
-(4 label formats x 4 remainder policies = 16). The pairs required are
+whose pairs not yet covered weigh the most, until none is left. A pair weighs the square of
+the product of its two factors' numbers of values: pairs of the factors with many values are
+the hardest to fit, so placing them first (AETG-style) keeps the set near the least possible
+size (4 label formats x 5 kinds of data: arrays, images, and sequences of token ids, text
+or features = 20; the square gives 21 where the plain product gave 23). The pairs required
+are
 
 * every pair of values of two different factors that copier asks together: the questions
   with choices and the bools of copier.yml (data_type, label_format, remainder,
-  augmentation, predict, backend, and color_mode for images) and batch_size over its edge
-  values;
+  augmentation, predict, backend) and batch_size over its edge values;
 * every value of each build question (tensorflow_build, jax_build, torch_build: they change
   a dependency line, never code), once, not paired;
 * every label format with each edge value of its count (num_classes for sparse, onehot and
   multilabel; num_targets for regression), since the allowed counts depend on the format;
-* every colour mode with each edge image size (height, width), for images;
+* every edge image size (height, width), once, and every colour mode with each image
+  background, for images: they set constants the image reader reads (VALUE_QUESTIONS, and
+  the sizes' numbers), so they are not paired with the other answers;
 * each edge sequence size with each sequence input: (vocab_size, max_length) for token ids
   and text, (num_features, max_length) for features, which have no vocabulary.
 """
@@ -34,12 +37,14 @@ from tests.helpers import (
     FEATURE_SIZES,
     IMAGE_SIZES,
     SEQUENCE_SIZES,
+    VALUE_QUESTIONS,
     answers_id,
     applies,
     choice_questions,
     choice_values,
     drop_unasked,
     sequence_sizes,
+    value_combinations,
 )
 
 Pair = frozenset[tuple[str, Any]]
@@ -52,15 +57,17 @@ SEQUENCE_SIZE = "sequence_size"
 def factors() -> dict[str, list[Any]]:
     """The factors whose values are paired with each other, in copier.yml order."""
     result = {
-        name: choice_values(name) for name in choice_questions() if name not in BUILD_QUESTIONS
+        name: choice_values(name)
+        for name in choice_questions()
+        if name not in {*BUILD_QUESTIONS, *VALUE_QUESTIONS}
     }
     result["batch_size"] = list(BATCH_SIZES)
     return result
 
 
 def _edge_pairs(answers: Mapping[str, Any]) -> set[Pair]:
-    """The edge pairs a (collapsed) answer set holds: label format with count, colour
-    mode with image size, sequence input with sequence size."""
+    """The edge pairs a (collapsed) answer set holds: label format with count, image size
+    alone, colour mode with image background, sequence input with sequence size."""
     pairs = set()
 
     def pair(first: str, second: str) -> Pair:
@@ -69,10 +76,11 @@ def _edge_pairs(answers: Mapping[str, Any]) -> set[Pair]:
     if "label_format" in answers:
         pairs.add(pair("label_format", COUNT_EDGES[answers["label_format"]][0]))
     if IMAGE_SIZE in answers:
-        pairs.add(pair("color_mode", IMAGE_SIZE))
+        pairs.add(frozenset({(IMAGE_SIZE, answers[IMAGE_SIZE])}))
+        pairs.add(pair("color_mode", "image_background"))
     if SEQUENCE_SIZE in answers:
         pairs.add(pair("sequence_input", SEQUENCE_SIZE))
-    # A build value alone: a "pair" of one element.
+    # A build value or an image size alone: a "pair" of one element.
     pairs.update(frozenset({(name, answers[name])}) for name in BUILD_QUESTIONS if name in answers)
     return pairs
 
@@ -111,16 +119,17 @@ def _expand(answers: Mapping[str, Any]) -> dict[str, Any]:
 @cache
 def candidates() -> tuple[tuple[tuple[str, Any], ...], ...]:
     """Every valid combination (collapsed): factors copier asks together, each value of the
-    backend's build question, then each count edge of the label format and each image or
-    sequence size where they apply."""
+    backend's build question and each combination of the image values, then each count edge
+    of the label format and each image or sequence size where they apply."""
     found: dict[tuple[tuple[str, Any], ...], None] = {}
     names = list(factors())
     for values in itertools.product(*factors().values()):
         unbuilt = drop_unasked(dict(zip(names, values, strict=True)))
         build_questions = [name for name in BUILD_QUESTIONS if applies(name, unbuilt)]
         for builds in itertools.product(*(choice_values(name) for name in build_questions)):
-            base = {**unbuilt, **dict(zip(build_questions, builds, strict=True))}
-            _add_sized(found, base)
+            built = {**unbuilt, **dict(zip(build_questions, builds, strict=True))}
+            for values in value_combinations(built):
+                _add_sized(found, {**built, **values})
     return tuple(found)
 
 
@@ -162,17 +171,18 @@ def required_pairs() -> set[Pair]:
 
 def _weights() -> dict[Pair, int]:
     sizes = {name: len(values) for name, values in factors().items()}
+    sizes.update((name, len(choice_values(name))) for name in VALUE_QUESTIONS)
     for question, counts in COUNT_EDGES.values():
         sizes[question] = max(sizes.get(question, 0), len(counts))
     sizes[IMAGE_SIZE] = len(IMAGE_SIZES)
     sizes[SEQUENCE_SIZE] = max(len(SEQUENCE_SIZES), len(FEATURE_SIZES))
     weights = {}
     for pair in _required_pairs():
-        if len(pair) == 1:  # a build value: any project of its backend can take it
+        if len(pair) == 1:  # a build value or image size: any project of its kind takes it
             weights[pair] = 1
             continue
         (a, _), (b, _) = pair
-        weights[pair] = sizes[a] * sizes[b]
+        weights[pair] = (sizes[a] * sizes[b]) ** 2
     return weights
 
 

@@ -46,6 +46,12 @@ BATCH_SIZES = (1, 7, 32)
 # with the other answers.
 BUILD_QUESTIONS = ("tensorflow_build", "jax_build", "torch_build")
 BUILD_QUESTIONS_SET = frozenset(BUILD_QUESTIONS)
+# The image value questions: each sets one constant of settings.py (COLOR_MODE,
+# IMAGE_BACKGROUND) that the image reader reads; neither chooses a file or a block of code.
+# The covering set pairs them with each other and colour mode with each image size
+# (tests/covering.py); every combination of the other answers takes one pair of their values,
+# cycling (all_combinations). They are not multiplied with the other answers.
+VALUE_QUESTIONS = ("color_mode", "image_background")
 # Image sizes (height, width): the least allowed, the default, and a non-square one.
 IMAGE_SIZES = ((8, 8), (32, 32), (64, 48))
 # Sequence sizes (vocab_size, max_length): the least allowed, a small pair that cuts the test
@@ -202,19 +208,39 @@ def with_edges(answers: Mapping[str, Any], index: int) -> dict[str, Any]:
 
 def all_combinations() -> Iterator[dict[str, Any]]:
     """Every combination of the choice and bool questions that copier would ask together
-    (copier.yml order), with the integer answers cycling through their edge values and the
-    backend's build question (BUILD_QUESTIONS) through its values."""
-    names = [name for name in choice_questions() if name not in BUILD_QUESTIONS]
+    (copier.yml order), with the integer answers cycling through their edge values, the
+    backend's build question (BUILD_QUESTIONS) through its values and the image value
+    questions (VALUE_QUESTIONS) through the combinations of theirs."""
+    skipped = {*BUILD_QUESTIONS, *VALUE_QUESTIONS}
+    names = [name for name in choice_questions() if name not in skipped]
     seen: set[tuple[tuple[str, Any], ...]] = set()
     per_backend: Counter[Any] = Counter()
+    per_data_type: Counter[Any] = Counter()
     for values in itertools.product(*(choice_values(n) for n in names)):
         answers = drop_unasked(dict(zip(names, values, strict=True)))
         key = tuple(answers.items())
         if key not in seen:
             seen.add(key)
             per_backend[answers.get("backend")] += 1
+            per_data_type[answers["data_type"]] += 1
             answers = with_build(answers, per_backend[answers.get("backend")] - 1)
+            answers = with_values(answers, per_data_type[answers["data_type"]] - 1)
             yield with_edges(answers, len(seen) - 1)
+
+
+def value_combinations(answers: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Each combination of the values of the VALUE_QUESTIONS that apply to `answers`."""
+    names = [name for name in VALUE_QUESTIONS if applies(name, answers)]
+    return [
+        dict(zip(names, values, strict=True))
+        for values in itertools.product(*(choice_values(name) for name in names))
+    ]
+
+
+def with_values(answers: Mapping[str, Any], index: int) -> dict[str, Any]:
+    """Add the value questions that apply, their combination picked by `index`, cycling."""
+    combinations = value_combinations(answers)
+    return {**answers, **combinations[index % len(combinations)]}
 
 
 def with_build(answers: Mapping[str, Any], index: int) -> dict[str, Any]:
@@ -431,16 +457,25 @@ def run_rendered_suite(
     ignore: Sequence[str] = (),
     *,
     resume: bool = True,
+    distributed: bool | None = None,
     cpus: Sequence[int] = (),
 ) -> subprocess.CompletedProcess[str]:
     """The rendered project's own pytest suite, with this interpreter and no install, less
-    the test modules in `ignore` (paths relative to the project) and, unless `resume`, the
-    tests marked `resume` or `distributed` (covering.resume_suites says where they run: both
-    train whole runs in processes of their own), on the CPUs in
-    `cpus` if given (pinned_to); killed (with its process group) and Hung raised past
-    `timeout`."""
+    the test modules in `ignore` (paths relative to the project), the tests marked `resume`
+    unless `resume`, and those marked `distributed` unless `distributed` (by default, as
+    `resume`; covering.resume_suites says where they run: both train whole runs in processes
+    of their own), on the CPUs in `cpus` if given (pinned_to); killed (with its process
+    group) and Hung raised past `timeout`."""
     ignored = [f"--ignore={module}" for module in ignore]
-    select = [] if resume else ["-m", "not resume and not distributed"]
+    left_out = [
+        mark
+        for mark, runs in (
+            ("resume", resume),
+            ("distributed", resume if distributed is None else distributed),
+        )
+        if not runs
+    ]
+    select = ["-m", " and ".join(f"not {mark}" for mark in left_out)] if left_out else []
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *ignored, *select]
     return run_bounded(
         [*pinned_to(cpus), *command],

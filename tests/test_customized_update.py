@@ -201,10 +201,13 @@ def test_the_updated_project_passes_its_own_checks(updated: Updated) -> None:
     """The rendered suite, the user's own test of their changes among it (tests/custom/):
     their options, callback and preprocessing reach a run. Tests marked resume and
     distributed run in the covering set's suites (test_covering_set.py) for every data type;
-    here the arrays project runs them too, with the user's callback kept across a resume."""
+    here the arrays project runs those marked resume too, with the user's callback kept
+    across a resume."""
     lint = run_ruff(updated.project, "check")
     assert lint.returncode == 0, lint.stdout + lint.stderr
-    done = run_rendered_suite(updated.project, resume=updated.data_type == "array")
+    done = run_rendered_suite(
+        updated.project, resume=updated.data_type == "array", distributed=False
+    )
     output = f"--- stdout (tail)\n{tail(done.stdout)}\n--- stderr (tail)\n{tail(done.stderr, 30)}"
     assert done.returncode == 0, f"the updated project's suite failed\n{output}"
     assert " passed" in done.stdout, output

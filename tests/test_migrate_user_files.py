@@ -166,9 +166,10 @@ def test_the_dependency_and_section_are_where_0_11_keeps_them(migrated: Migrated
 @pytest.mark.slow
 def test_the_migrated_project_passes_its_own_checks(migrated: Migrated) -> None:
     """Its suite, less the tests marked resume and distributed (the covering set runs those),
-    with the user's adapted model."""
-    if migrated.data_type != "array":
-        pytest.skip("one data type's suite: the others' models adapt alike (tests above)")
+    with the user's adapted model: for the oldest release's arrays project, whose update runs
+    every migration (the other cases' models adapt alike: the tests above)."""
+    if (migrated.version, migrated.data_type) != CASES[-1]:
+        pytest.skip("one project's suite: 0.5.0's arrays project, through every migration")
     lint = run_ruff(migrated.project, "check")
     assert lint.returncode == 0, lint.stdout + lint.stderr
     done = run_rendered_suite(migrated.project, resume=False)

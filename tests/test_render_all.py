@@ -19,6 +19,7 @@ from tests.helpers import (
     ANSWERS_FILE,
     BUILD_QUESTIONS,
     REPO_ROOT,
+    VALUE_QUESTIONS,
     all_combinations,
     answers_id,
     applies,
@@ -39,18 +40,29 @@ ACTIONS_EXPRESSION = re.compile(r"\$\{\{.*?\}\}")
 
 def test_every_combination_is_rendered(all_rendered: dict[str, Rendered]) -> None:
     # Per data type, the product of the value counts of the questions copier asks for it,
-    # but the builds: each project takes one build of its backend (helpers.with_build).
+    # but the builds and the image values: each project takes one build of its backend
+    # (helpers.with_build) and one combination of image values (helpers.with_values).
     expected = sum(
         math.prod(
             len(choice_values(name))
             for name in choice_questions()
-            if name not in {"data_type", *BUILD_QUESTIONS}
+            if name not in {"data_type", *BUILD_QUESTIONS, *VALUE_QUESTIONS}
             and applies(name, {"data_type": data_type})
         )
         for data_type in choice_values("data_type")
     )
     assert len(COMBINATIONS) == len(all_rendered) == expected
     assert expected >= 4 * 4 * 2 * 2 * 3  # label formats x remainders x bools x backends
+    # Each combination of image values, with each backend and each label format.
+    for factor in ("backend", "label_format"):
+        seen = {
+            (answers[factor], *(answers[name] for name in VALUE_QUESTIONS))
+            for answers in COMBINATIONS
+            if answers["data_type"] == "images"
+        }
+        assert len(seen) == len(choice_values(factor)) * math.prod(
+            len(choice_values(name)) for name in VALUE_QUESTIONS
+        ), (factor, seen)
 
 
 def rendered_files(project: Path) -> list[Path]:
