@@ -125,6 +125,7 @@ RELEASE_COMMITS = {
     "0.5.0": "9558a2ddf4b4c4651784d05f080226690be08aed",
     "0.10.0": "59674557cfeddae1020ab4ba9c327fbd09f40314",
     "0.11.0": "731c1fb8c013ef3b7ab309f013ef6afe97e23098",
+    "0.12.0": "d043525b0951257d460bf03cdd0ca88699343396",
 }
 # The first release with files of the user's (the rendered README's "Layout: yours and ours").
 USER_FILES_SINCE = "0.11.0"
