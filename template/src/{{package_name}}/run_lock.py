@@ -4,7 +4,7 @@ it ends, and a second train of the same folder is refused in one line naming the
 The lock is the operating system's (flock on RUN/.lock), which goes with the process however
 it ends, a SIGKILL too: a killed run never leaves a stale lock, and the next train resumes it.
 The file holds the holder's pid and host, for the message; it stays in the folder between
-runs (--overwrite keeps it), and goes with a folder that train created and left empty.
+runs (--overwrite keeps it), and goes when a run leaves nothing else there.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ class RunInUse(RunError):
 def locked_run(run_dir: Path) -> Iterator[None]:
     """Hold `run_dir`'s lock (creating the folder), or raise RunInUse naming its holder.
 
-    A folder this call created is removed again if the run left nothing in it but the lock:
-    a run refused before it wrote anything leaves no trace.
+    If the run leaves nothing in the folder but the lock, the lock file goes, and the folder
+    too if this call created it.
     """
     if run_dir.exists() and not run_dir.is_dir():
         raise not_a_folder(run_dir)
@@ -42,11 +42,12 @@ def locked_run(run_dir: Path) -> Iterator[None]:
         os.ftruncate(descriptor, 0)
         os.write(descriptor, f"pid {os.getpid()} on {socket.gethostname()}\n".encode())
         yield
-        # Unlinked while held: a train that opened the file since finds it gone (lock).
     finally:
-        if created and [entry.name for entry in run_dir.iterdir()] == [LOCK_FILE]:
+        # A run refused before it wrote anything leaves the folder as it found it.
+        if [entry.name for entry in run_dir.iterdir()] == [LOCK_FILE]:
             path.unlink()
-            run_dir.rmdir()
+            if created:
+                run_dir.rmdir()
         os.close(descriptor)  # releases the lock
 
 
