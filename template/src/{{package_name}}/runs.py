@@ -121,13 +121,20 @@ def load_settings(run_dir: Path) -> dict[str, Any]:
 
 
 def settings_differences(
-    started: dict[str, Any], now: dict[str, Any], *, free: frozenset[str]
+    started: dict[str, Any],
+    now: dict[str, Any],
+    *,
+    free: frozenset[str],
+    recorded_since: frozenset[str] = frozenset(),
 ) -> list[str]:
-    """`name: started -> now` for every setting other than those in `free` that differs."""
+    """`name: started -> now` for every setting other than those in `free` that differs;
+    those in `recorded_since` only if the run recorded them (an older release did not)."""
     return [
         f"{name}: {started.get(name)!r} -> {now.get(name)!r}"
         for name in sorted(started.keys() | now.keys())
-        if name not in free and started.get(name) != now.get(name)
+        if name not in free
+        and (name in started or name not in recorded_since)
+        and started.get(name) != now.get(name)
     ]
 
 
