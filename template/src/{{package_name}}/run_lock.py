@@ -44,7 +44,7 @@ def locked_run(run_dir: Path) -> Iterator[None]:
         yield
     finally:
         # A run refused before it wrote anything leaves the folder as it found it.
-        if [entry.name for entry in run_dir.iterdir()] == [LOCK_FILE]:
+        if run_dir.is_dir() and [entry.name for entry in run_dir.iterdir()] == [LOCK_FILE]:
             path.unlink()
             if created:
                 run_dir.rmdir()
