@@ -26,12 +26,13 @@ class RunInUse(RunError):
 def locked_run(run_dir: Path) -> Iterator[None]:
     """Hold `run_dir`'s lock (creating the folder), or raise RunInUse naming its holder.
 
-    If the run leaves nothing in the folder but the lock, the lock file goes, and the folder
-    too if this call created it.
+    If the run leaves nothing in the folder but the lock, the lock file goes, and the folders
+    this call created too.
     """
     if run_dir.exists() and not run_dir.is_dir():
         raise not_a_folder(run_dir)
-    created = not run_dir.exists()
+    # The folders this call creates, the run's and any missing above it, deepest first.
+    created = [folder for folder in (run_dir, *run_dir.parents) if not folder.exists()]
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -46,8 +47,8 @@ def locked_run(run_dir: Path) -> Iterator[None]:
         # A run refused before it wrote anything leaves the folder as it found it.
         if run_dir.is_dir() and [entry.name for entry in run_dir.iterdir()] == [LOCK_FILE]:
             path.unlink()
-            if created:
-                run_dir.rmdir()
+            for folder in created:
+                folder.rmdir()
         os.close(descriptor)  # releases the lock
 
 
