@@ -281,3 +281,35 @@ def test_a_package_name_that_is_not_an_identifier_is_refused(
     with pytest.raises(ValueError, match=r"'package_name'.*lowercase Python identifier"):
         render(tmp_path / "project", package_name=package_name)
     assert not any((tmp_path / "project").rglob("*.py")), "a refused answer rendered files"
+
+
+# The longest package_name copier.yml accepts: every rendered line that names it must still
+# keep to the projects' 100 columns, unformatted by ruff (their own `ruff format --check`).
+LONGEST_PACKAGE = "a" * 32
+KINDS = [
+    {"data_type": "array"},
+    {"data_type": "images"},
+    *(
+        {"data_type": "sequences", "sequence_input": kind}
+        for kind in ("tokens", "text", "features")
+    ),
+]
+LONG_NAME_CASES = [
+    {**kind, "label_format": label_format, "backend": backend, "predict": True}
+    for kind, (label_format, backend) in itertools.product(
+        KINDS,
+        zip(("sparse", "multilabel", "regression"), ("tensorflow", "jax", "torch"), strict=True),
+    )
+]
+
+
+@pytest.mark.parametrize(
+    "answers", LONG_NAME_CASES, ids=["-".join(map(str, case.values())) for case in LONG_NAME_CASES]
+)
+def test_the_longest_package_name_renders_ruff_clean(
+    answers: dict[str, object], tmp_path: Path
+) -> None:
+    project = render(tmp_path / "project", package_name=LONGEST_PACKAGE, **answers)
+    for command in (("check",), ("format", "--check")):
+        done = run_ruff(project, *command)
+        assert done.returncode == 0, done.stdout + done.stderr

@@ -9,6 +9,7 @@ from typing import Any
 import copier
 import pytest
 
+from tests import reserved_names
 from tests.covering import covering_set
 from tests.helpers import (
     all_combinations,
@@ -90,6 +91,12 @@ BAD_ANSWERS: list[tuple[dict[str, Any], str, list[str]]] = [
     ({"package_name": "numpy"}, "package_name", ['"numpy"', "shadow", IDENT]),
     ({"package_name": "tensorflow"}, "package_name", ['"tensorflow"', "shadow", IDENT]),
     ({"package_name": "tests"}, "package_name", ['"tests"', "shadow", IDENT]),
+    # The standard library's (the project imports some, what it runs on others), a Keras
+    # dependency's, and a test helper of the project's own: tests/reserved_names.py.
+    *(
+        ({"package_name": name}, "package_name", [f'"{name}"', "shadow", IDENT])
+        for name in ("secrets", "site", "signal", "socket", "hashlib", "optree", "sample_data")
+    ),
     ({"label_format": "sparse", "num_classes": 1}, "num_classes", ["at least 2", "got 1"]),
     ({"label_format": "onehot", "num_classes": 1}, "num_classes", ["at least 2", "got 1"]),
     ({"label_format": "sparse", "num_classes": -3}, "num_classes", ["at least 2", "got -3"]),
@@ -244,3 +251,13 @@ def test_rendering_needs_no_trust_with_skip_tasks(default_project: Path) -> None
 def test_misspelled_variables_fail_rendering() -> None:
     undefined = (copier_config().get("_envops") or {}).get("undefined", "")
     assert undefined.endswith("StrictUndefined")
+
+
+def test_the_reserved_package_names_hold_every_derived_name() -> None:
+    """copier.yml refuses the names questions/reserved_package_names.jinja lists: every name
+    tests/reserved_names.py derives from the standard library, the dependencies installed
+    here and the template's imports must be among them."""
+    listed = reserved_names.listed_names()
+    missing = sorted(set(reserved_names.derived_names()) - set(listed))
+    assert not missing, f"run python -m tests.reserved_names --write; missing: {missing}"
+    assert {"keras", "numpy", "secrets", "optree", "sample_data", "tests"} <= set(listed)

@@ -3,7 +3,7 @@
 A run folder holds only what train writes: the settings it was started with (run.json),
 a backup after every epoch (backup.npz, see backups.py; kept when the run finishes, so
 more epochs can go on from it), the history and its curves, and last the model, whose
-presence marks the run as finished.
+presence marks the run as finished; and `.lock`, which a running train holds (run_lock.py).
 """
 
 from __future__ import annotations
@@ -37,6 +37,10 @@ RUN_FILES = frozenset(
     | {"classes.json", "preprocessing.npz", "vocabulary.txt", TENSORBOARD_DIR}
 )
 
+# The lock a running train holds (run_lock.py): in the folder between runs, never removed
+# by --overwrite, which would let a second train take a lock of its own.
+LOCK_FILE = ".lock"
+
 NEW, UNFINISHED, FINISHED = "new", "unfinished", "finished"
 
 
@@ -51,10 +55,10 @@ def run_state(run_dir: Path) -> str:
     never deletes a file of the user's.
     """
     if run_dir.exists() and not run_dir.is_dir():
-        raise RunError(f"--output {run_dir} is a file: name a folder for the run")
+        raise not_a_folder(run_dir)
     if not run_dir.exists():
         return NEW
-    ours = RUN_FILES | {path.name for path in atomic_files.partial_files(run_dir)}
+    ours = RUN_FILES | {LOCK_FILE} | {path.name for path in atomic_files.partial_files(run_dir)}
     foreign = sorted(path.name for path in run_dir.iterdir() if path.name not in ours)
     if foreign:
         more = f" (and {len(foreign) - 1} more)" if len(foreign) > 1 else ""
@@ -65,6 +69,10 @@ def run_state(run_dir: Path) -> str:
     if (run_dir / MODEL_FILE).exists():
         return FINISHED
     return UNFINISHED if (run_dir / SETTINGS_FILE).is_file() else NEW
+
+
+def not_a_folder(run_dir: Path) -> RunError:
+    return RunError(f"--output {run_dir} is a file: name a folder for the run")
 
 
 def finished_run_error(run_dir: Path, epochs_done: int | None, why: str = "") -> FileExistsError:
@@ -113,13 +121,20 @@ def load_settings(run_dir: Path) -> dict[str, Any]:
 
 
 def settings_differences(
-    started: dict[str, Any], now: dict[str, Any], *, free: frozenset[str]
+    started: dict[str, Any],
+    now: dict[str, Any],
+    *,
+    free: frozenset[str],
+    recorded_since: frozenset[str] = frozenset(),
 ) -> list[str]:
-    """`name: started -> now` for every setting other than those in `free` that differs."""
+    """`name: started -> now` for every setting other than those in `free` that differs;
+    those in `recorded_since` only if the run recorded them (an older release did not)."""
     return [
         f"{name}: {started.get(name)!r} -> {now.get(name)!r}"
         for name in sorted(started.keys() | now.keys())
-        if name not in free and started.get(name) != now.get(name)
+        if name not in free
+        and (name in started or name not in recorded_since)
+        and started.get(name) != now.get(name)
     ]
 
 
