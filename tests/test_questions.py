@@ -14,6 +14,7 @@ from tests.covering import covering_set
 from tests.helpers import (
     all_combinations,
     answerable_questions,
+    applies,
     check_answer_keys,
     choice_values,
     copier_config,
@@ -261,3 +262,64 @@ def test_the_reserved_package_names_hold_every_derived_name() -> None:
     missing = sorted(set(reserved_names.derived_names()) - set(listed))
     assert not missing, f"run python -m tests.reserved_names --write; missing: {missing}"
     assert {"keras", "numpy", "secrets", "optree", "sample_data", "tests"} <= set(listed)
+
+
+# Answers under which every int and bool question is asked: images, then features sequences
+# (num_features, max_length), then token sequences (vocab_size) with regression (num_targets).
+ASKING_EVERY_TYPED_QUESTION = (
+    {"data_type": "images"},
+    {"data_type": "sequences", "sequence_input": "features"},
+    {"data_type": "sequences", "label_format": "regression"},
+)
+# Copier would cast each of these silently (int(1.5) == 1, bool("nope") is True).
+WRONG_TYPE = {"int": [1.5, True, 64.0], "bool": ["nope", 2, 0.5]}
+
+
+def typed_questions() -> dict[str, str]:
+    return {
+        name: spec["type"]
+        for name, spec in questions().items()
+        if spec.get("type") in WRONG_TYPE and name in answerable_questions()
+    }
+
+
+def wrong_type_answers() -> list[tuple[str, Any]]:
+    """Each int and bool question with one wrong value, the values taken in turn."""
+    typed = sorted(typed_questions().items())
+    return [
+        (name, WRONG_TYPE[kind][index % len(WRONG_TYPE[kind])])
+        for index, (name, kind) in enumerate(typed)
+    ]
+
+
+@pytest.mark.parametrize(("question", "value"), wrong_type_answers())
+def test_an_answer_of_the_wrong_type_is_refused_not_cast(
+    tmp_path: Path, question: str, value: Any
+) -> None:
+    """Every int and bool question, derived from copier.yml: a new one without the check
+    (questions/answer_types.jinja) fails here."""
+    base = next(base for base in ASKING_EVERY_TYPED_QUESTION if applies(question, base))
+    with pytest.raises(ValueError) as caught:
+        copier.run_copy(
+            str(Path(__file__).resolve().parent.parent),
+            str(tmp_path / "project"),
+            data={**base, question: value},
+            defaults=True,
+            vcs_ref="HEAD",
+            skip_tasks=True,
+            quiet=True,
+        )
+    wanted = "a whole number" if typed_questions()[question] == "int" else "true or false"
+    message = str(caught.value)
+    assert f"'{question}': {question} must be {wanted}, got" in message, message
+    assert not any((tmp_path / "project").rglob("*.py"))
+
+
+def test_answers_given_as_text_are_still_read_as_their_type(tmp_path: Path) -> None:
+    """--data on the command line gives every answer as text: those stay accepted."""
+    project = render(
+        tmp_path / "project", batch_size="16", augmentation="yes", predict="false", num_classes="3"
+    )
+    answers = read_answers(project)
+    assert (answers["batch_size"], answers["augmentation"], answers["predict"]) == (16, True, False)
+    assert answers["num_classes"] == 3
