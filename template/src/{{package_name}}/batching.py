@@ -39,6 +39,20 @@ def check_batching(num_samples: int, batch_size: int, remainder: str) -> None:
         )
 
 
+def check_training_batch(num_samples: int, batch_size: int, remainder: str) -> None:
+    """Raise ValueError for a training batch larger than the split that the remainder would
+    fill: pad with padding rows (allocated whole: a huge batch size runs out of memory
+    before the first step), wrap with the same samples again and again. Under partial the
+    one batch is smaller, as in Keras's own fit; drop is refused by check_batching.
+    Evaluation and prediction pad a batch larger than their data on purpose: not here."""
+    if remainder in ("pad", "wrap") and batch_size > num_samples:
+        filling = "padding" if remainder == "pad" else "repeats of its samples"
+        raise ValueError(
+            f"batch_size {batch_size:,} is more than its {num_samples:,} samples, and remainder "
+            f"{remainder!r} would fill the batch with {filling}; choose at most {num_samples:,}"
+        )
+
+
 def is_integer(value: object) -> bool:
     """Whether `value` is a Python or NumPy integer, and not a bool (an int to Python)."""
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
