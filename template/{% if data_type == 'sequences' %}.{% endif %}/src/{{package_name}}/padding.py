@@ -22,7 +22,7 @@ like every batch, gets its own length (`length_rule`).
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 
@@ -34,6 +34,11 @@ PAD_MULTIPLE = 8
 # Bucketing sorts this many batches' worth of samples by length at a time: enough to
 # group similar lengths, few enough that batches still mix samples from all over.
 BUCKET_POOL_BATCHES = 50
+# train warns (describe_padding_cost) when the longest sequences make an epoch's batches at
+# least COSTLY_FACTOR times the slots that a max_length keeping KEPT_WHOLE_PERCENT of them
+# whole would: a few long outliers, which max_length lets through, pad whole batches.
+KEPT_WHOLE_PERCENT = 99
+COSTLY_FACTOR = 2
 
 # How an epoch's batches are padded: "own", each to its longest sequence (rounded); on
 # TensorFlow "shape-safe", the same but batch 0 to the longest length of all, or "longest",
@@ -168,6 +173,29 @@ def padded_batch_shapes(
     return count_shapes(shapes)
 
 
+def epoch_slots(
+    order: np.ndarray,
+    lengths: np.ndarray,
+    rounded: np.ndarray,
+    batch_size: int,
+    remainder: str,
+    *,
+    rule: LengthRule,
+) -> tuple[int, int]:
+    """(tokens, token slots) of one epoch's batches in `order`: slots are rows times the
+    batch's length, padding included.
+
+    Fill rows of pad and wrap count as tokens: they are real sequences, only repeated.
+    """
+    num_samples = len(order)
+    tokens = slots = 0
+    for index in range(num_batches(num_samples, batch_size, remainder)):
+        rows = order[batch_positions(index, num_samples, batch_size, remainder)]
+        slots += len(rows) * batch_length(index, rows, rounded, rule=rule)
+        tokens += int(np.asarray(lengths)[rows].sum())
+    return tokens, slots
+
+
 def padding_fraction(
     order: np.ndarray,
     lengths: np.ndarray,
@@ -177,15 +205,66 @@ def padding_fraction(
     *,
     rule: LengthRule,
 ) -> float:
-    """Padding tokens / all token slots over one epoch in `order`.
+    """Padding tokens / all token slots over one epoch in `order` (see `epoch_slots`)."""
+    tokens, slots = epoch_slots(order, lengths, rounded, batch_size, remainder, rule=rule)
+    return (slots - tokens) / slots
 
-    Fill rows of pad and wrap count as tokens: they are real sequences, only repeated.
-    """
-    num_samples = len(order)
-    padding = slots = 0
-    for index in range(num_batches(num_samples, batch_size, remainder)):
-        rows = order[batch_positions(index, num_samples, batch_size, remainder)]
-        length = batch_length(index, rows, rounded, rule=rule)
-        slots += len(rows) * length
-        padding += len(rows) * length - int(np.asarray(lengths)[rows].sum())
-    return padding / slots
+
+class PaddingCost(NamedTuple):
+    """An epoch's tokens and token slots, as the loader pads it and as it would with
+    max_length `shorter`, the length that KEPT_WHOLE_PERCENT of the sequences fit in."""
+
+    longest: int
+    tokens: int
+    slots: int
+    shorter: int
+    shorter_slots: int
+
+
+def kept_whole_length(lengths: np.ndarray, percent: int, multiple: int) -> int:
+    """The shortest multiple of `multiple` that `percent` % of the sequences fit in whole."""
+    ordered = np.sort(np.asarray(lengths))
+    # In integers: 0.99 * 100 is 99.00000000000001 as a float.
+    needed = int(ordered[-(-percent * len(ordered) // 100) - 1])
+    return -(-needed // multiple) * multiple
+
+
+def padding_cost(
+    order: np.ndarray,
+    lengths: np.ndarray,
+    batch_size: int,
+    remainder: str,
+    *,
+    multiple: int,
+    max_length: int,
+    shape_safe: bool,
+) -> PaddingCost:
+    """The cost of an epoch in `order` of sequences of `lengths` (cut to `max_length`), and
+    what it would be with a max_length that keeps KEPT_WHOLE_PERCENT of them whole: in the
+    same order, so on TensorFlow (`shape_safe`, which orders by length) an estimate."""
+
+    def tokens_and_slots(cap: int) -> tuple[int, int]:
+        rounded = rounded_lengths(lengths, multiple, cap)
+        rule = length_rule(rounded, batch_size, remainder, shape_safe=shape_safe)
+        kept = np.minimum(lengths, cap)
+        return epoch_slots(order, kept, rounded, batch_size, remainder, rule=rule)
+
+    tokens, slots = tokens_and_slots(max_length)
+    shorter = min(kept_whole_length(lengths, KEPT_WHOLE_PERCENT, multiple), max_length)
+    _, shorter_slots = tokens_and_slots(shorter)
+    return PaddingCost(int(np.max(lengths)), tokens, slots, shorter, shorter_slots)
+
+
+def describe_padding_cost(cost: PaddingCost, *, max_length: int, unit: str) -> list[str]:
+    """The warning line, if the longest sequences, which `max_length` lets through, make an
+    epoch's batches COSTLY_FACTOR times the slots of a max_length keeping KEPT_WHOLE_PERCENT
+    of the sequences whole; none otherwise. `unit`: what a slot holds ("token", "step")."""
+    if cost.slots < COSTLY_FACTOR * cost.shorter_slots:
+        return []
+    return [
+        f"warning: max_length {max_length} lets batches pad to the longest sequence, "
+        f"{cost.longest:,} {unit}s: an epoch's batches hold {cost.slots:,} {unit} slots for "
+        f"{cost.tokens:,} {unit}s ({cost.slots / cost.tokens:.1f}x); max_length {cost.shorter}, "
+        f"which {KEPT_WHOLE_PERCENT}% of the sequences fit in, would make it about "
+        f"{cost.shorter_slots:,}: copier update --data max_length={cost.shorter}"
+    ]
