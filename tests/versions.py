@@ -126,7 +126,7 @@ RELEASE_COMMITS = {
     "0.10.0": "59674557cfeddae1020ab4ba9c327fbd09f40314",
     "0.11.0": "731c1fb8c013ef3b7ab309f013ef6afe97e23098",
     "0.12.0": "d043525b0951257d460bf03cdd0ca88699343396",
-    "0.13.0": "7950fd2b3e624e0d7a7b27dcda60b9cc602631b1",
+    "0.13.0": "dbde3edfb6753718bcd9d57a31ea128e5d74a38c",
 }
 # The first release with files of the user's (the rendered README's "Layout: yours and ours").
 USER_FILES_SINCE = "0.11.0"
