@@ -90,8 +90,10 @@ class SuiteRunner:
     """Runs rendered projects' suites in a thread pool of subprocesses, so that with
     KST_SUITE_JOBS=2 two suites run at once while the tests wait on them in order."""
 
-    def __init__(self, jobs: int) -> None:
+    def __init__(self, jobs: int, pythonpath: tuple[Path, ...] = ()) -> None:
         self.jobs = jobs
+        # Ahead of the installed packages in every suite (helpers.rendered_suite_env).
+        self.pythonpath = pythonpath
         self.pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="suite")
         # The CPUs of each suite running (helpers.cpu_slots), taken and given back by _run.
         self.cpu_slots: queue.SimpleQueue[tuple[int, ...]] = queue.SimpleQueue()
@@ -127,24 +129,38 @@ class SuiteRunner:
         self.session_slot = None
 
     def submit(
-        self, key: str, project: Path, ignore: list[str] | None = None, *, resume: bool = True
+        self,
+        key: str,
+        project: Path,
+        ignore: list[str] | None = None,
+        *,
+        resume: bool = True,
+        distributed: bool | None = None,
     ) -> None:
-        """Queue the suite of `project`, less the test modules in `ignore` (and the tests
-        marked `resume` unless `resume`)."""
+        """Queue the suite of `project`, less the test modules in `ignore`, the tests marked
+        `resume` unless `resume`, and those marked `distributed` unless `distributed` (by
+        default, as `resume`)."""
         if key not in self.futures:
             self.started = self.started or time.perf_counter()
             self.ignored[key] = list(ignore or [])
-            self.futures[key] = self.pool.submit(self._run, key, project, resume)
+            self.futures[key] = self.pool.submit(self._run, key, project, resume, distributed)
 
     def result(self, key: str) -> SuiteResult:
         """The suite's result; raises Hung (a test failure with its output) if it hung."""
         return self.futures[key].result()
 
-    def _run(self, key: str, project: Path, resume: bool) -> SuiteResult:
+    def _run(self, key: str, project: Path, resume: bool, distributed: bool | None) -> SuiteResult:
         cpus = self.cpu_slots.get()
         start = time.perf_counter()  # its run time, not its wait for a slot
         try:
-            done = run_rendered_suite(project, ignore=self.ignored[key], resume=resume, cpus=cpus)
+            done = run_rendered_suite(
+                project,
+                ignore=self.ignored[key],
+                resume=resume,
+                distributed=distributed,
+                cpus=cpus,
+                pythonpath=self.pythonpath,
+            )
         except Hung as hung:
             self.results[key] = SuiteResult(
                 None, hung.stdout, hung.stderr, time.perf_counter() - start
@@ -175,9 +191,18 @@ def _is_covering_suite_test(item: pytest.Item) -> bool:
     return callspec is not None and "covering_answers" in callspec.params
 
 
-def pytest_collection_modifyitems(session: pytest.Session, items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
     """The tests that wait for the covering suites go last: the suites start before the
-    first test and run in the background, while every other test runs."""
+    first test and run in the background, while every other test runs. The tests marked
+    `nightly` are deselected unless KST_KERAS_NIGHTLY names keras-nightly's folder
+    (tests/test_keras_nightly.py): they need it, and .ci/run runs them on their own."""
+    if not os.environ.get("KST_KERAS_NIGHTLY"):
+        nightly = [item for item in items if item.get_closest_marker("nightly")]
+        if nightly:
+            config.hook.pytest_deselected(items=nightly)
+            items[:] = [item for item in items if not item.get_closest_marker("nightly")]
     items[:] = sorted(items, key=_is_covering_suite_test)  # stable: the order otherwise
 
 

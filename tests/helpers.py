@@ -407,9 +407,12 @@ def run_ruff(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def rendered_suite_env(project: Path) -> dict[str, str]:
+def rendered_suite_env(project: Path, pythonpath: Sequence[Path] = ()) -> dict[str, str]:
+    """The environment a rendered project's suite runs in: its src/ first on PYTHONPATH,
+    then `pythonpath` (packages that win over the installed ones: tests/test_keras_nightly.py)."""
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(project / "src"), env.get("PYTHONPATH")]))
+    paths = [str(project / "src"), *map(str, pythonpath), env.get("PYTHONPATH")]
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, paths))
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     # The suite runs on the project's own backend, as a new user's would.
@@ -459,13 +462,15 @@ def run_rendered_suite(
     resume: bool = True,
     distributed: bool | None = None,
     cpus: Sequence[int] = (),
+    pythonpath: Sequence[Path] = (),
 ) -> subprocess.CompletedProcess[str]:
     """The rendered project's own pytest suite, with this interpreter and no install, less
     the test modules in `ignore` (paths relative to the project), the tests marked `resume`
     unless `resume`, and those marked `distributed` unless `distributed` (by default, as
     `resume`; covering.resume_suites says where they run: both train whole runs in processes
-    of their own), on the CPUs in `cpus` if given (pinned_to); killed (with its process
-    group) and Hung raised past `timeout`."""
+    of their own), on the CPUs in `cpus` if given (pinned_to), with `pythonpath` ahead of
+    the installed packages (rendered_suite_env); killed (with its process group) and Hung
+    raised past `timeout`."""
     ignored = [f"--ignore={module}" for module in ignore]
     left_out = [
         mark
@@ -481,7 +486,7 @@ def run_rendered_suite(
         [*pinned_to(cpus), *command],
         timeout=timeout,
         cwd=project,
-        env=rendered_suite_env(project),
+        env=rendered_suite_env(project, pythonpath),
     )
 
 
