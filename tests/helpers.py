@@ -463,14 +463,15 @@ def run_rendered_suite(
     distributed: bool | None = None,
     cpus: Sequence[int] = (),
     pythonpath: Sequence[Path] = (),
+    keyword: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """The rendered project's own pytest suite, with this interpreter and no install, less
     the test modules in `ignore` (paths relative to the project), the tests marked `resume`
     unless `resume`, and those marked `distributed` unless `distributed` (by default, as
     `resume`; covering.resume_suites says where they run: both train whole runs in processes
     of their own), on the CPUs in `cpus` if given (pinned_to), with `pythonpath` ahead of
-    the installed packages (rendered_suite_env); killed (with its process group) and Hung
-    raised past `timeout`."""
+    the installed packages (rendered_suite_env), only the tests pytest's `-k keyword`
+    selects if given; killed (with its process group) and Hung raised past `timeout`."""
     ignored = [f"--ignore={module}" for module in ignore]
     left_out = [
         mark
@@ -481,6 +482,8 @@ def run_rendered_suite(
         if not runs
     ]
     select = ["-m", " and ".join(f"not {mark}" for mark in left_out)] if left_out else []
+    if keyword is not None:
+        select += ["-k", keyword]
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *ignored, *select]
     return run_bounded(
         [*pinned_to(cpus), *command],

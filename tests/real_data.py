@@ -27,7 +27,8 @@ import numpy as np
 from PIL import Image
 from sklearn.datasets import load_digits
 
-EPOCHS = 12
+# Both fits pass test_real_data's 0.9 by far with 6 epochs (0.975-0.989 here, measured).
+EPOCHS = 6
 BATCH_SIZE = 32
 SEED = 0
 

@@ -3,8 +3,8 @@ whose suites resume in the covering set), pass their own suites on keras-nightly
 Keras's main branch, so what the next release breaks shows up here before a user installs
 it (the rendered projects depend on `keras>=3.15,<3.17`). With the tests that distribute
 training (what Keras's next release changes most: it shards a PyDataset itself,
-keras-team/keras#23044), not those that stop and resume whole runs (minutes a suite; they
-ran on a nightly build by hand: see the CHANGELOG of 0.14.0).
+keras-team/keras#23044), not those that stop and resume whole runs (minutes a suite; the
+JAX arrays project's passed on 3.16.0.dev2026102704 when the bound was chosen).
 
 The module runs only when KST_KERAS_NIGHTLY names a folder that holds keras-nightly,
 installed with `pip install --no-deps --target FOLDER keras-nightly`: that folder goes ahead
