@@ -49,6 +49,16 @@ PROJECTS: dict[str, dict[str, Any]] = {
         "image_height": 64,
         "image_width": 64,
     },
+    # The images benchmark's 224 x 224 rows (benchmarks/images.py, PACKAGE_224): a package
+    # name of its own, so that both image projects import in one process.
+    "images224": {
+        "data_type": "images",
+        "package_name": "images224",
+        "num_classes": 10,
+        "batch_size": 32,
+        "image_height": 224,
+        "image_width": 224,
+    },
     "sequences": {
         "data_type": "sequences",
         "num_classes": 2,
@@ -65,6 +75,8 @@ BENCHMARKS = {
     "sequences": "sequences",
     "scale": "arrays",
 }
+# Benchmark module -> the further projects it imports, rendered too and on its PYTHONPATH.
+ALSO_IMPORTS = {"images": ["images224"]}
 # Backend -> the modules it needs: its own and, on JAX, TensorFlow for the tf.data pipelines
 # measured there (benchmarks/common.py, TF_DATA_BACKENDS).
 BACKEND_MODULES = {
@@ -89,7 +101,9 @@ def run_all(args: argparse.Namespace, work: Path) -> int:
     print(header, flush=True)
 
     projects = {}
-    for name in dict.fromkeys(BENCHMARKS[b] for b in args.only):
+    for name in dict.fromkeys(
+        p for b in args.only for p in [BENCHMARKS[b], *ALSO_IMPORTS.get(b, [])]
+    ):
         projects[name] = render_project(name, work / "projects" / name)
 
     results = []
@@ -98,7 +112,8 @@ def run_all(args: argparse.Namespace, work: Path) -> int:
             project = projects[BENCHMARKS[benchmark]]
             log(f"running {benchmark} on {backend} with {project}")
             data = work / "data" / benchmark  # shared by the backends: written once
-            results.append(run_benchmark(benchmark, backend, project, data, args))
+            also = [projects[name] for name in ALSO_IMPORTS.get(benchmark, [])]
+            results.append(run_benchmark(benchmark, backend, project, data, args, also))
 
     parts = [header]
     for backend in args.backend:
@@ -229,7 +244,12 @@ def package_name(project: Path) -> str:
 
 
 def run_benchmark(
-    benchmark: str, backend: str, project: Path, data: Path, args: argparse.Namespace
+    benchmark: str,
+    backend: str,
+    project: Path,
+    data: Path,
+    args: argparse.Namespace,
+    also: list[Path] | None = None,
 ) -> dict[str, Any]:
     data.mkdir(parents=True, exist_ok=True)
     command = [
@@ -251,7 +271,14 @@ def run_benchmark(
     ]
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(
-        filter(None, [str(REPO_ROOT), str(project / "src"), env.get("PYTHONPATH")])
+        filter(
+            None,
+            [
+                str(REPO_ROOT),
+                *(str(path / "src") for path in [project, *(also or [])]),
+                env.get("PYTHONPATH"),
+            ],
+        )
     )
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     # Explicit, so it wins over the project's default backend.

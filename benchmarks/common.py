@@ -416,3 +416,61 @@ def as_train_does(model: Any, loader: Any) -> list[Any]:
     batch_loader = importlib.import_module(f"{package}.batch_loader")
     batch_loader.build_before_fit(model, loader)
     return [batch_loader.TrainerEpoch(loader)]
+
+
+# --- null model and Grain (shared)
+
+
+def null_model(
+    input_shape: tuple[int | None, ...], outputs: int, loss: Any = None, dtype: str = "float32"
+) -> Any:
+    """A compiled Keras model whose training step costs next to nothing, so that fit on it
+    shows the ceiling of a loader through fit: each sample's inputs averaged, times one
+    trainable weight, as `outputs` logits. fit still computes a loss, a gradient and an
+    optimizer update, as with any model.
+
+    `loss` defaults to integer classes (sparse categorical cross-entropy on the logits);
+    no metrics, which would cost more than the model.
+    """
+    import keras
+
+    class NullHead(keras.layers.Layer):
+        def build(self, input_shape: Any) -> None:
+            self.scale = self.add_weight(shape=(), initializer="zeros", name="scale")
+
+        def call(self, x: Any) -> Any:
+            # Every value is read (the loader's work is consumed); one multiply per sample.
+            flat = keras.ops.reshape(keras.ops.cast(x, "float32"), (keras.ops.shape(x)[0], -1))
+            mean = keras.ops.mean(flat, axis=1, keepdims=True)
+            return mean * self.scale + keras.ops.zeros((1, outputs))
+
+        def compute_output_shape(self, input_shape: Any) -> tuple[Any, ...]:
+            return (input_shape[0], outputs)
+
+    inputs = keras.Input(shape=input_shape, dtype=dtype)
+    model = keras.Model(inputs, NullHead()(inputs), name="null_model")
+    model.compile(
+        optimizer="sgd",
+        loss=loss or keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
+    return model
+
+
+def guarantees_note(title: str, checks: dict[str, dict[str, bool | None]]) -> str:
+    """A note holding a table: a row per pipeline, a yes/no column per property checked
+    (None: not applicable, "-"). Rows do not start "| pipeline |", which heads the
+    section's own table."""
+    columns = list(dict.fromkeys(column for row in checks.values() for column in row))
+    cell = {True: "yes", False: "**no**", None: "-"}
+    lines = [
+        f"{title}",
+        "",
+        f"| checked | {' | '.join(columns)} |",
+        f"|---|{'---|' * len(columns)}",
+        *(
+            f"| {name} | {' | '.join(cell[row.get(column)] for column in columns)} |"
+            for name, row in checks.items()
+        ),
+        "",
+    ]
+    return "\n".join(lines)

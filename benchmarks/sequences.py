@@ -68,7 +68,11 @@ GLOBAL = "keras.utils.pad_sequences + fit(x, y)"
 TF_32 = "tf.data bucket_by_sequence_length, widths 32"
 TF_POW2 = "tf.data bucket_by_sequence_length, powers of 2"
 DATALOADER = "torch DataLoader, each batch padded to its longest"
+GRU_MASKED = "the model's GRU alone (Keras, masked) on torch"
+GRU_UNMASKED = "the model's GRU alone (Keras), no mask, on torch"
+GRU_PACKED = "torch.nn.GRU over pack_padded_sequence, the same weights"
 FIRST, LATER, ALONE = "fit, first epoch", "fit, later epochs", "loader alone"
+GRU_FORWARD, GRU_PASS = "GRU alone, forward", "GRU alone, forward + backward"
 
 
 def make_data(samples: int, max_length: int) -> tuple[list[np.ndarray], np.ndarray]:
@@ -231,7 +235,14 @@ def main() -> None:
     for name in (UNBUCKETED, BUCKETED):
         check_fraction(loaders[name](), figures.median(name, "padded fraction"), epochs, name)
 
+    # torch: the model's GRU alone on the bucketed Sequence's batches of epoch 0, as Keras
+    # runs it with a mask (a Python step per time step) and as torch's own packed GRU would.
+    grus = gru_passes(modeling, loaders[BUCKETED]()) if backend == "torch" else {}
+
     def repetition() -> None:
+        for name, columns in grus.items():
+            for column, gru_pass in columns.items():
+                figures.add(name, column, samples / time_call(gru_pass))
         for name, (fit, _) in pipelines.items():
             speed = fit_speed(fit, samples)
             figures.add(name, FIRST, speed.first)
@@ -278,7 +289,10 @@ def main() -> None:
         ),
         unit="samples/s",
         backend=backend,
-        rows=[Row.of(figures, name, columns, note) for name, (_, note) in pipelines.items()],
+        rows=[
+            *(Row.of(figures, name, columns, note) for name, (_, note) in pipelines.items()),
+            *(Row.of(figures, name, [GRU_FORWARD, GRU_PASS], GRU_NOTES[name]) for name in grus),
+        ],
     )
     result.targets = [
         Target(
@@ -309,6 +323,35 @@ def main() -> None:
                 ratios(later[BUCKETED], later[DATALOADER]),
                 None,
             )
+        )
+    if grus:
+
+        def gru(name: str, column: str) -> float:
+            return median(figures[name, column])
+
+        masked, packed = figures[GRU_MASKED, GRU_PASS], figures[GRU_PACKED, GRU_PASS]
+        result.targets.append(
+            Target(
+                "the GRU alone, forward + backward: Keras masked / torch packed (torch)",
+                ratios(masked, packed),
+                None,
+            )
+        )
+        forward_gain = ratio(gru(GRU_PACKED, GRU_FORWARD), gru(GRU_MASKED, GRU_FORWARD))
+        result.notes.append(
+            "On torch, the model's GRU alone over the bucketed batches of an epoch, samples/s "
+            f"forward / forward + backward: Keras with the mask {gru(GRU_MASKED, GRU_FORWARD):,.0f}"
+            f" / {gru(GRU_MASKED, GRU_PASS):,.0f}, without it "
+            f"{gru(GRU_UNMASKED, GRU_FORWARD):,.0f} / {gru(GRU_UNMASKED, GRU_PASS):,.0f}, "
+            f"torch.nn.GRU over packed sequences with the same weights (final states checked "
+            f"equal) {gru(GRU_PACKED, GRU_FORWARD):,.0f} / {gru(GRU_PACKED, GRU_PASS):,.0f}. "
+            "Keras's torch backend has no masked GRU kernel (keras/src/backend/torch/rnn.py: "
+            "gru raises NotImplementedError for a mask) and runs its generic loop, a Python "
+            f"step per time step. torch's packed GRU runs the forward pass {forward_gain:.1f}x "
+            f"as fast, forward + backward {ratio(median(packed), median(masked)):.1f}x (what it "
+            "would give inside Keras's layer): the backward pass is "
+            f"{1 - ratio(gru(GRU_PACKED, GRU_PASS), gru(GRU_PACKED, GRU_FORWARD)):.0%} of its "
+            "time."
         )
     bucketed, unbucketed = median(later[BUCKETED]), median(later[UNBUCKETED])
     result.notes.append(
@@ -342,6 +385,94 @@ def main() -> None:
             "partial batch per bucket, long buckets included."
         )
     emit(result)
+
+
+GRU_NOTES = {
+    GRU_MASKED: "mask from the padding: Keras's generic loop, a Python step per time step",
+    GRU_UNMASKED: "padding read as tokens: Keras's torch GRU, inputs projected at once",
+    GRU_PACKED: "enforce_sorted=False: torch's own loop skips the padding",
+}
+
+
+def gru_passes(modeling: Any, loader: Any) -> dict[str, dict[str, Callable[[], None]]]:
+    """torch only: passes over the loader's batches of epoch 0 through the rendered model's
+    GRU (its units, its embedded tokens), three ways, each forward only and forward +
+    backward (of the sum of the final states): name -> column -> pass. The packed
+    torch.nn.GRU gets the Keras GRU's weights; its final states are checked to equal
+    Keras's masked ones."""
+    import keras
+    import torch
+
+    model = modeling.new_model((None,))
+    gru = next(layer for layer in model.layers if isinstance(layer, keras.layers.GRU))
+    embedding = next(layer for layer in model.layers if isinstance(layer, keras.layers.Embedding))
+    table = keras.ops.convert_to_numpy(embedding.embeddings)
+    loader.set_epoch(0)
+    prepared = []
+    for tokens, *_ in batches(loader):
+        mask = tokens != 0
+        embedded = torch.from_numpy(table[tokens] * mask[..., None])
+        prepared.append((embedded, torch.from_numpy(mask), torch.from_numpy(mask.sum(axis=1))))
+    packed_gru = torch_gru(gru)
+
+    def keras_gru(masked: bool) -> Callable[[Any, Any, Any], Any]:
+        return lambda inputs, mask, lengths: gru(inputs, mask=mask if masked else None)
+
+    def packed(inputs: Any, mask: Any, lengths: Any) -> Any:
+        sequences = torch.nn.utils.rnn.pack_padded_sequence(
+            inputs, lengths, batch_first=True, enforce_sorted=False
+        )
+        return packed_gru(sequences)[1][0]  # the final state of each sequence
+
+    def passes(final_states: Callable[[Any, Any, Any], Any]) -> dict[str, Callable[[], None]]:
+        def forward() -> None:
+            with torch.no_grad():
+                for embedded, mask, lengths in prepared:
+                    final_states(embedded, mask, lengths)
+
+        def forward_backward() -> None:
+            for embedded, mask, lengths in prepared:
+                # The embedding is trained too: its output needs a gradient, as in fit.
+                inputs = embedded.clone().requires_grad_()
+                final_states(inputs, mask, lengths).sum().backward()
+
+        return {GRU_FORWARD: forward, GRU_PASS: forward_backward}
+
+    for embedded, mask, lengths in prepared:
+        with torch.no_grad():
+            own = keras.ops.convert_to_numpy(gru(embedded, mask=mask))
+            theirs = packed(embedded, mask, lengths).numpy()
+        if not np.allclose(own, theirs, atol=1e-5):
+            raise RuntimeError("torch's packed GRU and Keras's masked GRU disagree")
+    return {
+        GRU_MASKED: passes(keras_gru(True)),
+        GRU_UNMASKED: passes(keras_gru(False)),
+        GRU_PACKED: passes(packed),
+    }
+
+
+def torch_gru(gru: Any) -> Any:
+    """A torch.nn.GRU computing what the Keras `gru` (reset_after=True) computes: Keras
+    orders the gates z, r, h in its kernels and torch r, z, n."""
+    import keras
+    import torch
+
+    units = gru.units
+    kernel, recurrent, bias = (keras.ops.convert_to_numpy(w) for w in gru.cell.weights)
+    if bias.shape != (2, 3 * units):
+        raise RuntimeError(f"expected a reset_after GRU with a bias, got bias {bias.shape}")
+
+    def reorder(weights: np.ndarray) -> torch.Tensor:
+        z, r, h = np.split(weights, 3, axis=-1)
+        return torch.from_numpy(np.ascontiguousarray(np.concatenate([r, z, h], axis=-1)))
+
+    packed = torch.nn.GRU(kernel.shape[0], units, batch_first=True)
+    with torch.no_grad():
+        packed.weight_ih_l0.copy_(reorder(kernel).T)
+        packed.weight_hh_l0.copy_(reorder(recurrent).T)
+        packed.bias_ih_l0.copy_(reorder(bias[0]))
+        packed.bias_hh_l0.copy_(reorder(bias[1]))
+    return packed
 
 
 def as_dense(x: Any, y: Any) -> tuple[Any, Any]:
