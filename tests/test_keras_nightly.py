@@ -63,8 +63,15 @@ def nightly_projects(
     runner = SuiteRunner(suite_jobs(), pythonpath=(folder,))
     # For the summary of suite durations at the end of the run (conftest).
     request.config.stash.setdefault(SUITE_RUNNER, runner)
+    # Only the suites of the tests selected (-k, say): the others would run for nothing.
+    selected = {
+        answers_id(item.callspec.params["nightly_answers"])
+        for item in request.session.items
+        if "nightly_answers" in getattr(getattr(item, "callspec", None), "params", {})
+    }
     for key, project in projects.items():
-        runner.submit(key, project.path, resume=False, distributed=True)
+        if key in selected:
+            runner.submit(key, project.path, resume=False, distributed=True)
     try:
         yield projects, runner
     finally:
