@@ -206,13 +206,18 @@ def pytest_collection_modifyitems(
     items[:] = sorted(items, key=_is_covering_suite_test)  # stable: the order otherwise
 
 
-def _selected_covering_ids(session: pytest.Session) -> list[str]:
+def selected_answer_ids(session: pytest.Session, param: str) -> list[str]:
+    """The answers_id of each answer set the session's selected tests take as `param`."""
     ids = []
     for item in session.items:
         callspec = getattr(item, "callspec", None)
-        if callspec is not None and "covering_answers" in callspec.params:
-            ids.append(answers_id(callspec.params["covering_answers"]))
+        if callspec is not None and param in callspec.params:
+            ids.append(answers_id(callspec.params[param]))
     return ids
+
+
+def _selected_covering_ids(session: pytest.Session) -> list[str]:
+    return selected_answer_ids(session, "covering_answers")
 
 
 # Suites queued first, the longest first, so that the last to end is a short one: the rendered

@@ -25,7 +25,13 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import SUITE_RUNNER, Rendered, SuiteRunner, suite_jobs
+from tests.conftest import (
+    SUITE_RUNNER,
+    Rendered,
+    SuiteRunner,
+    selected_answer_ids,
+    suite_jobs,
+)
 from tests.covering import covering_set, resume_suites
 from tests.helpers import answers_id, render_many, rendered_suite_env, run_ruff, tail
 
@@ -64,11 +70,7 @@ def nightly_projects(
     # For the summary of suite durations at the end of the run (conftest).
     request.config.stash.setdefault(SUITE_RUNNER, runner)
     # Only the suites of the tests selected (-k, say): the others would run for nothing.
-    selected = {
-        answers_id(item.callspec.params["nightly_answers"])
-        for item in request.session.items
-        if "nightly_answers" in getattr(getattr(item, "callspec", None), "params", {})
-    }
+    selected = selected_answer_ids(request.session, "nightly_answers")
     for key, project in projects.items():
         if key in selected:
             runner.submit(key, project.path, resume=False, distributed=True)
