@@ -42,7 +42,7 @@ def check_finite(array: np.ndarray, name: str | None = None) -> None:
     for start, chunk in row_chunks(array):
         rows = chunk.reshape(len(chunk), -1)
         with np.errstate(over="ignore", invalid="ignore"):  # the overflow is what is sought
-            finite = np.isfinite(rows.astype(np.float32))
+            finite = np.isfinite(rows.astype(np.float32, copy=False))  # no copy of float32 rows
         bad = ~finite.all(axis=1)
         if bad.any():
             row = start + int(np.argmax(bad))
