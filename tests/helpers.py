@@ -79,6 +79,21 @@ def copier_config() -> dict[str, Any]:
     return yaml.safe_load(COPIER_YML.read_text(encoding="utf-8"))
 
 
+def user_file_patterns() -> list[str]:
+    """The user's files as copier.yml's `_skip_if_exists` names them (those entries without
+    Jinja: the others make a plain copy keep every file)."""
+    return [p for p in copier_config()["_skip_if_exists"] if "{" not in p and not p.startswith("!")]
+
+
+def is_users(path: str) -> bool:
+    """Whether the project file `path` is the user's (a `_skip_if_exists` pattern matches)."""
+    for pattern in user_file_patterns():
+        regex = re.escape(pattern.lstrip("/")).replace(r"\*", "[^/]+")
+        if re.match(regex, path):
+            return True
+    return False
+
+
 @cache
 def questions() -> dict[str, dict[str, Any]]:
     """Every question of copier.yml, computed values (`when: false`) included."""

@@ -40,6 +40,8 @@ import tomllib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from tests.helpers import is_users
+
 # Candidates only: each runs once per fingerprint, so one that turns answer-dependent just
 # runs everywhere again.
 SHARED_MODULES = (
@@ -178,17 +180,23 @@ def code_of(path: Path) -> str:
     return ast.dump(tree)
 
 
-def fingerprint(project: Path, module: str) -> str | None:
-    """The module's fingerprint in `project` (None: the project has no such module)."""
+def depends_on(project: Path, module: str) -> set[Path]:
+    """The project files whose code the module's results can depend on: the module, what it
+    imports, and conftest.py and what that imports where conftest can reach the module."""
     path = project / module
-    if not path.is_file():
-        return None
     start = [path]
     conftest = project / "tests" / "conftest.py"
     if conftest.is_file() and conftest_reaches(conftest, path):
         start.append(conftest)
+    return import_closure(project, start)
+
+
+def fingerprint(project: Path, module: str) -> str | None:
+    """The module's fingerprint in `project` (None: the project has no such module)."""
+    if not (project / module).is_file():
+        return None
     digest = hashlib.sha256()
-    for file in sorted(import_closure(project, start)):
+    for file in sorted(depends_on(project, module)):
         digest.update(f"{file.relative_to(project)}\0{code_of(file)}\0".encode())
     pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
     pytest_settings = pyproject.get("tool", {}).get("pytest", {})
@@ -211,3 +219,17 @@ def plan(projects: Mapping[str, Path]) -> dict[str, list[str]]:
             else:
                 runs.add(mark)
     return left_out
+
+
+def unreached_by_the_user(project: Path) -> list[str]:
+    """The shared modules of `project` whose results depend on no file of the user's
+    (helpers.is_users): in a customized project they test what the covering suites test,
+    and no customization can change it."""
+    return [
+        module
+        for module in SHARED_MODULES
+        if (project / module).is_file()
+        and not any(
+            is_users(path.relative_to(project).as_posix()) for path in depends_on(project, module)
+        )
+    ]

@@ -24,11 +24,11 @@ from pathlib import Path
 import copier
 import pytest
 
-from tests import customizations
+from tests import customizations, shared_modules
 from tests.helpers import (
     choice_values,
-    copier_config,
     copy_version,
+    is_users,
     read_answers,
     run_rendered_suite,
     run_ruff,
@@ -63,6 +63,9 @@ SKLEARN = ('"scikit-learn>=1.4",  # the demo dataset', '"scikit-learn>=1.5",  # 
 # resume tests' minutes), which the customizations do not touch, and which the covering
 # set's suites check for every data type. A test renamed runs again: never fewer.
 PROCESS_STOPS = ("sigkill", "ctrl_c_or_sigterm", "full_and_read_only_disks")
+# Likewise the other tests marked resume outside tests/test_resume.py: the run lock, the note
+# on changed code, the stop at a NaN loss and at a batch that fails (the template's own).
+RUN_MACHINERY = ("holds_the_lock", "changed_code", "nan_loss", "fails_mid_epoch")
 UPDATE_SENTENCE = "release changes and whether an update needs anything from you."
 UPDATE_SENTENCE_NEXT = "release changes and whether an update asks anything of you."
 
@@ -75,21 +78,6 @@ def previous_release() -> str | None:
     """The newest release with files of the user's, or None before there is one."""
     versions = [v for v in RELEASE_COMMITS if version_key(v) >= version_key(USER_FILES_SINCE)]
     return max(versions, key=version_key, default=None)
-
-
-def user_file_patterns() -> list[str]:
-    """The user's files as copier.yml's `_skip_if_exists` names them (those entries without
-    Jinja: the others make a plain copy keep every file)."""
-    return [p for p in copier_config()["_skip_if_exists"] if "{" not in p and not p.startswith("!")]
-
-
-def is_users(path: str) -> bool:
-    """Whether the project file `path` is the user's (a `_skip_if_exists` pattern matches)."""
-    for pattern in user_file_patterns():
-        regex = re.escape(pattern.lstrip("/")).replace(r"\*", "[^/]+")
-        if re.match(regex, path):
-            return True
-    return False
 
 
 def template_python_files(repo: Path) -> list[Path]:
@@ -208,15 +196,17 @@ def test_the_updated_project_passes_its_own_checks(updated: Updated) -> None:
     distributed run in the covering set's suites (test_covering_set.py) for every data type;
     here the arrays project runs those marked resume too, with the user's callback kept
     across a resume, less those that stop train's processes by signals or full disks
-    (PROCESS_STOPS)."""
+    (PROCESS_STOPS) and the other machinery (RUN_MACHINERY). The shared test modules that
+    depend on no file of the user's run in the covering suites, not here."""
     lint = run_ruff(updated.project, "check")
     assert lint.returncode == 0, lint.stdout + lint.stderr
     array = updated.data_type == "array"
     done = run_rendered_suite(
         updated.project,
+        ignore=shared_modules.unreached_by_the_user(updated.project),
         resume=array,
         distributed=False,
-        keyword=f"not ({' or '.join(PROCESS_STOPS)})" if array else None,
+        keyword=f"not ({' or '.join(PROCESS_STOPS + RUN_MACHINERY)})" if array else None,
     )
     output = f"--- stdout (tail)\n{tail(done.stdout)}\n--- stderr (tail)\n{tail(done.stderr, 30)}"
     assert done.returncode == 0, f"the updated project's suite failed\n{output}"

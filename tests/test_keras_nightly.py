@@ -25,6 +25,7 @@ from typing import Any
 
 import pytest
 
+from tests import shared_modules
 from tests.conftest import (
     SUITE_RUNNER,
     Rendered,
@@ -70,10 +71,12 @@ def nightly_projects(
     # For the summary of suite durations at the end of the run (conftest).
     request.config.stash.setdefault(SUITE_RUNNER, runner)
     # Only the suites of the tests selected (-k, say): the others would run for nothing.
-    selected = selected_answer_ids(request.session, "nightly_answers")
-    for key, project in projects.items():
-        if key in selected:
-            runner.submit(key, project.path, resume=False, distributed=True)
+    chosen = selected_answer_ids(request.session, "nightly_answers")
+    selected = [key for key in projects if key in chosen]
+    # A test module that is the same in two of them (same code, same imports) runs once.
+    left_out = shared_modules.plan({key: projects[key].path for key in selected})
+    for key in selected:
+        runner.submit(key, projects[key].path, left_out[key], resume=False, distributed=True)
     try:
         yield projects, runner
     finally:

@@ -60,7 +60,10 @@ def loader_error(error: BaseException) -> DataError | None:
         seen = seen.__cause__ or seen.__context__
     types = _data_error_types()
     names = "|".join(re.escape(name) for name in types)
-    match = re.search(rf"^({names}): (.+)$", str(error), flags=re.MULTILINE)
+    # On a line of its own, or first after the op's name in double braces that starts
+    # TensorFlow's error (as keras-nightly 3.16 passes a worker's error on).
+    wrapped = r"(?:\{\{[^}]*\}\} )?"
+    match = re.search(rf"^{wrapped}({names}): (.+)$", str(error), flags=re.MULTILINE)
     if match is None:
         return None
     try:

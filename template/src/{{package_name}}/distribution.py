@@ -257,6 +257,36 @@ def _coordination_client() -> Any:
     return distributed.global_state.client
 
 
+# How long a process that fails listens for another's failure first (see first_failure).
+HEAR_SECONDS = 2
+
+
+def first_failure(message: str) -> str:
+    """`message`, or, before it, the failure another process told first, which may have
+    caused this one: process 0, stopping, removes the run folder it locked, and a process
+    reading that folder then fails on a missing file."""
+    import jax
+
+    client = _coordination_client()
+    own = f"{_KEYS}/failed/{jax.process_index()}"
+    deadline = time.monotonic() + HEAR_SECONDS
+    with contextlib.suppress(Exception):  # the service may be gone with process 0
+        while True:
+            failed = sorted(
+                (key, text)
+                for key, text in client.key_value_dir_get(f"{_KEYS}/failed/")
+                if key != own
+            )
+            if failed:
+                key, theirs = failed[0]
+                told = f"process {key.rsplit('/', 1)[1]} stopped: {theirs}"
+                return message if message.startswith(told) else f"{told} (then here: {message})"
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+    return message
+
+
 def leave_run(message: str, code: int) -> NoReturn:
     """Tell the other processes of a distributed run that this one stops, and why, and exit
     with `code` at once: JAX's exit-time barrier would wait for processes that are waiting
