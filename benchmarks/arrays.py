@@ -29,10 +29,12 @@ from benchmarks.common import (
     Figures,
     Result,
     Row,
+    StoppedFit,
     Target,
     as_train_does,
     constant_sequence,
     emit,
+    epoch_recorder,
     fit_speed,
     guarantees_note,
     median,
@@ -40,6 +42,7 @@ from benchmarks.common import (
     one_pass,
     parse_args,
     ratios,
+    reads_back,
     repeat,
     setup_backend,
     sized,
@@ -332,19 +335,14 @@ def check_guarantees(work: str, data: Any, remainder: str, backend: str) -> str:
     def rendered() -> Any:
         return data.ArraySequence(x, y, batch_size=CHECK_BATCH, shuffle=True, seed=0)
 
-    def rendered_alone(seen: dict[int, list[tuple[int, ...]]]) -> bool:
-        loader = rendered()  # fresh: batches read backwards, none before them
-        for epoch in reversed(range(CHECK_EPOCHS)):
-            loader.set_epoch(epoch)
-            for index in reversed(range(len(loader))):
-                if batch_ids(loader[index]) != seen[epoch][index]:
-                    return False
-        return True
-
     # name -> (make, fit options, does the pipeline alone give batch i of epoch e?)
     pipelines: dict[str, tuple[Callable[[], Any], dict[str, Any], Callable[..., bool | None]]]
     pipelines = {
-        RENDERED: (rendered, {}, rendered_alone),
+        RENDERED: (
+            rendered,
+            {},
+            lambda seen: reads_back(rendered(), seen, CHECK_EPOCHS, batch_ids),
+        ),
         NUMPY: (
             lambda: x,
             {"y": y, "batch_size": CHECK_BATCH, "shuffle": True},
@@ -428,9 +426,6 @@ def record_fit(
     seen: dict[int, list[tuple[int, ...]]] = {}
     epoch = [0]
 
-    class Stopped(Exception):
-        pass
-
     class Recording(keras.Model):
         def train_step(self, *args: Any) -> Any:
             # JAX's step takes (state, data) and returns (logs, state); the others (data).
@@ -441,14 +436,6 @@ def record_fit(
             # Nothing computed (build_before_fit evaluates a batch); TensorFlow wants a figure.
             logs = {"loss": 0.0}
             return (logs, args[0]) if len(args) == 2 else logs
-
-    class Recorder(keras.callbacks.Callback):
-        def on_epoch_begin(self, index: int, logs: Any = None) -> None:
-            epoch[0] = index
-
-        def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
-            if stop is not None and epoch[0] == CHECK_EPOCHS - 1 and batch == stop - 1:
-                raise Stopped
 
     keras.utils.set_random_seed(0)
     inputs = keras.Input((FEATURES,))
@@ -465,14 +452,14 @@ def record_fit(
         callbacks.append(keras.callbacks.BackupAndRestore(backup, save_freq=batches + stop))
     elif backup is not None:
         callbacks.append(keras.callbacks.BackupAndRestore(backup))
-    callbacks.append(Recorder())
+    callbacks.append(epoch_recorder(epoch, stop, CHECK_EPOCHS - 1))
     with warnings.catch_warnings():
         # Grain without repeat runs out of data every epoch, as it is meant to here.
         warnings.simplefilter("ignore")
         try:
             options = {"shuffle": False, **fit_options}  # as train.py and `main` fit
             model.fit(loader, epochs=CHECK_EPOCHS, verbose=0, callbacks=callbacks, **options)
-        except Stopped:
+        except StoppedFit:
             pass
     return seen
 

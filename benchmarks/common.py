@@ -456,6 +456,39 @@ def null_model(
     return model
 
 
+class StoppedFit(Exception):
+    """What `epoch_recorder` raises to stop fit mid-epoch, as a killed process would stop."""
+
+
+def epoch_recorder(epoch: list[int], stop: int | None, last_epoch: int) -> Any:
+    """A callback that keeps `epoch[0]` at the epoch fit is in and, with `stop`, raises
+    StoppedFit after that many batches of `last_epoch`."""
+    import keras
+
+    class Recorder(keras.callbacks.Callback):
+        def on_epoch_begin(self, index: int, logs: Any = None) -> None:
+            epoch[0] = index
+
+        def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
+            if stop is not None and epoch[0] == last_epoch and batch == stop - 1:
+                raise StoppedFit
+
+    return Recorder()
+
+
+def reads_back(
+    loader: Any, seen: dict[int, list[tuple[int, ...]]], epochs: int, batch_ids: Callable[..., Any]
+) -> bool:
+    """Whether a fresh rendered loader gives batch i of epoch e as fit trained on it
+    (`seen`), read backwards, so that no batch is read before those it comes after."""
+    for epoch in reversed(range(epochs)):
+        loader.set_epoch(epoch)
+        for index in reversed(range(len(loader))):
+            if batch_ids(loader[index]) != seen[epoch][index]:
+                return False
+    return True
+
+
 def guarantees_note(title: str, checks: dict[str, dict[str, bool | None]]) -> str:
     """A note holding a table: a row per pipeline, a yes/no column per property checked
     (None: not applicable, "-"). Rows do not start "| pipeline |", which heads the

@@ -43,11 +43,13 @@ from benchmarks.common import (
     Figures,
     Result,
     Row,
+    StoppedFit,
     Target,
     as_train_does,
     best,
     constant_sequence,
     emit,
+    epoch_recorder,
     fit_speed,
     guarantees_note,
     median,
@@ -56,6 +58,7 @@ from benchmarks.common import (
     parse_args,
     ratio,
     ratios,
+    reads_back,
     repeat,
     setup_backend,
     sized,
@@ -479,14 +482,7 @@ def alternatives(backend: str, folder: Folder, batch_size: int, epochs: int) -> 
 
         def from_directory() -> Any:
             dataset = keras.utils.image_dataset_from_directory(
-                folder.root,
-                label_mode="int",
-                color_mode="rgb" if channels == 3 else "grayscale",
-                image_size=(height, width),
-                batch_size=batch_size,
-                shuffle=True,
-                seed=SEED,
-                verbose=False,
+                **from_directory_options(folder, batch_size)
             )
             # It yields 0-255; the Sequence yields [0, 1]: the same inputs for the same model.
             return dataset.map(lambda x, labels: (x / 255, labels))
@@ -551,21 +547,27 @@ def alternatives(backend: str, folder: Folder, batch_size: int, epochs: int) -> 
     return pipelines
 
 
+def from_directory_options(folder: Folder, batch_size: int) -> dict[str, Any]:
+    """keras.utils.image_dataset_from_directory's arguments for `folder`, shuffled with SEED."""
+    height, width, channels = folder.shape
+    return {
+        "directory": folder.root,
+        "label_mode": "int",
+        "color_mode": "rgb" if channels == 3 else "grayscale",
+        "image_size": (height, width),
+        "batch_size": batch_size,
+        "shuffle": True,
+        "seed": SEED,
+        "verbose": False,
+    }
+
+
 def grain_from_directory(folder: Folder, batch_size: int) -> Any:
     """keras.utils.image_dataset_from_directory(format="grain"): a grain.IterDataset."""
     import keras
 
-    height, width, channels = folder.shape
     dataset = keras.utils.image_dataset_from_directory(
-        folder.root,
-        label_mode="int",
-        color_mode="rgb" if channels == 3 else "grayscale",
-        image_size=(height, width),
-        batch_size=batch_size,
-        shuffle=True,
-        seed=SEED,
-        verbose=False,
-        format="grain",
+        **from_directory_options(folder, batch_size), format="grain"
     )
     return dataset.map(lambda batch: (batch[0] / 255, batch[1]))
 
@@ -700,13 +702,7 @@ def check_guarantees(backend: str, project: ModuleType, work: Path, smoke: bool)
         return image_sequence(project, folder, CHECK_BATCH, 1)
 
     def sequence_alone(seen: dict[int, list[tuple[int, ...]]]) -> bool:
-        loader = sequence()  # fresh: batches read backwards, none before them
-        for epoch in reversed(range(CHECK_EPOCHS)):
-            loader.set_epoch(epoch)
-            for index in reversed(range(len(loader))):
-                if batch_ids(loader[index]) != seen[epoch][index]:
-                    return False
-        return True
+        return reads_back(sequence(), seen, CHECK_EPOCHS, batch_ids)
 
     # name -> (make, fit options, does the pipeline alone resume mid-epoch?)
     pipelines: dict[str, tuple[Callable[[], Any], dict[str, Any], Callable[..., bool | None]]]
@@ -848,22 +844,11 @@ def record_fit(
     seen: dict[int, list[tuple[int, ...]]] = {}
     epoch = [0]
 
-    class Stopped(Exception):
-        pass
-
     class IdTap(keras.layers.Layer):
         def call(self, x: Any, training: bool | None = None) -> Any:
             if training and not isinstance(x, keras.KerasTensor):
                 seen.setdefault(epoch[0], []).append(batch_ids((x,)))
             return x
-
-    class Recorder(keras.callbacks.Callback):
-        def on_epoch_begin(self, index: int, logs: Any = None) -> None:
-            epoch[0] = index
-
-        def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
-            if stop is not None and epoch[0] == CHECK_EPOCHS - 1 and batch == stop - 1:
-                raise Stopped
 
     keras.utils.set_random_seed(SEED)
     inputs = keras.Input(shape)
@@ -878,7 +863,7 @@ def record_fit(
     if backup is not None:
         # Before the Recorder: the batch that stops fit is backed up first.
         callbacks.append(keras.callbacks.BackupAndRestore(backup, save_freq=1))
-    callbacks.append(Recorder())
+    callbacks.append(epoch_recorder(epoch, stop, CHECK_EPOCHS - 1))
     with warnings.catch_warnings():
         # Grain through Keras runs out of data every epoch, as it is meant to.
         warnings.simplefilter("ignore")
@@ -891,7 +876,7 @@ def record_fit(
                 callbacks=callbacks,
                 **fit_options,
             )
-        except Stopped:
+        except StoppedFit:
             pass
     return seen
 

@@ -145,14 +145,15 @@ def main() -> None:
     peak, baseline = median(figures[RENDERED, "peak"]), median(figures[RENDERED, "baseline"])
     growth = median(figures[RENDERED, "loader peak growth"])
     building = median(figures[RENDERED, "construction peak growth"])
+    chunk_mib = importlib.import_module(f"{args.package}.memmap_rows").CHUNK_BYTES / 2**20
     result.notes = [
         spread_note,
         "Construction checks every value for NaN and infinity (array_checks.check_finite), "
-        "reading the whole file once in 64 MiB chunks.",
+        f"reading the whole file once in {chunk_mib:g} MiB chunks (memmap_rows.CHUNK_BYTES).",
         f"Rendered Sequence: the process's peak of {peak:,.0f} MiB is {baseline:,.0f} MiB "
         "from before the file was opened (the backend, the model, the labels), "
         f"{growth:,.0f} MiB of the loader's own peak ({building:,.0f} MiB of it while the "
-        "loader was built: its NaN check reads 64 MiB chunks), and "
+        f"loader was built: its NaN check reads {chunk_mib:g} MiB chunks), and "
         f"{max(0.0, peak - baseline - growth):,.0f} MiB more during fit.",
     ]
     emit(result)

@@ -12,7 +12,10 @@ import numpy as np
 
 from .data_errors import DataError
 
-CHUNK_BYTES = 64 * 1024 * 1024
+# What a whole-array pass (the NaN check at construction) holds at once: 16 MiB adds little
+# to a process's memory (64 MiB chunks were 72 MiB of a torch process's 1 GiB peak on
+# the benchmarks' memmap) and reads at the same speed.
+CHUNK_BYTES = 16 * 1024 * 1024
 
 
 class ShortFileError(DataError, OSError):
