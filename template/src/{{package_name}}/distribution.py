@@ -257,26 +257,24 @@ def _coordination_client() -> Any:
     return distributed.global_state.client
 
 
-# How long a process that fails listens for another's failure first (see first_failure).
+# How long a process other than 0 that fails listens for another's failure first.
 HEAR_SECONDS = 2
 
 
 def first_failure(message: str) -> str:
     """`message`, or, before it, the failure another process told first, which may have
     caused this one: process 0, stopping, removes the run folder it locked, and a process
-    reading that folder then fails on a missing file."""
+    reading that folder then fails on a missing file. Process 0 tells its own at once (the
+    failures it causes come after it); the others listen up to HEAR_SECONDS first."""
     import jax
 
+    if jax.process_index() == 0:
+        return message
     client = _coordination_client()
-    own = f"{_KEYS}/failed/{jax.process_index()}"
     deadline = time.monotonic() + HEAR_SECONDS
     with contextlib.suppress(Exception):  # the service may be gone with process 0
         while True:
-            failed = sorted(
-                (key, text)
-                for key, text in client.key_value_dir_get(f"{_KEYS}/failed/")
-                if key != own
-            )
+            failed = sorted(client.key_value_dir_get(f"{_KEYS}/failed/"))
             if failed:
                 key, theirs = failed[0]
                 told = f"process {key.rsplit('/', 1)[1]} stopped: {theirs}"
