@@ -278,7 +278,9 @@ def first_failure(message: str) -> str:
             if failed:
                 key, theirs = failed[0]
                 told = f"process {key.rsplit('/', 1)[1]} stopped: {theirs}"
-                return message if message.startswith(told) else f"{told} (then here: {message})"
+                if theirs == message or message.startswith(told):
+                    return message  # the same failure, seen here too
+                return f"{told} (then here: {message})"
             if time.monotonic() > deadline:
                 break
             time.sleep(0.2)
