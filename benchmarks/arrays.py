@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import importlib
 import tempfile
-import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -29,12 +28,11 @@ from benchmarks.common import (
     Figures,
     Result,
     Row,
-    StoppedFit,
     Target,
     as_train_does,
     constant_sequence,
     emit,
-    epoch_recorder,
+    fit_recorded,
     fit_speed,
     guarantees_note,
     median,
@@ -440,27 +438,11 @@ def record_fit(
     keras.utils.set_random_seed(0)
     inputs = keras.Input((FEATURES,))
     model = Recording(inputs, null_model((FEATURES,), CLASSES)(inputs))
-    model.compile(
-        optimizer="sgd",
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        run_eagerly=True,
-    )
-    loader = make_loader()
-    callbacks = as_train_does(model, loader)
-    if stop is not None:
-        # Before the Recorder, and once: the backup of the batch that stops fit.
-        callbacks.append(keras.callbacks.BackupAndRestore(backup, save_freq=batches + stop))
-    elif backup is not None:
-        callbacks.append(keras.callbacks.BackupAndRestore(backup))
-    callbacks.append(epoch_recorder(epoch, stop, CHECK_EPOCHS - 1))
-    with warnings.catch_warnings():
-        # Grain without repeat runs out of data every epoch, as it is meant to here.
-        warnings.simplefilter("ignore")
-        try:
-            options = {"shuffle": False, **fit_options}  # as train.py and `main` fit
-            model.fit(loader, epochs=CHECK_EPOCHS, verbose=0, callbacks=callbacks, **options)
-        except StoppedFit:
-            pass
+    if stop is not None:  # once: the backup of the batch that stops fit
+        backup_callback = keras.callbacks.BackupAndRestore(backup, save_freq=batches + stop)
+    else:
+        backup_callback = None if backup is None else keras.callbacks.BackupAndRestore(backup)
+    fit_recorded(model, make_loader, fit_options, backup_callback, epoch, stop, CHECK_EPOCHS)
     return seen
 
 

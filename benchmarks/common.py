@@ -16,6 +16,7 @@ repetition. Repetitions go on until the figures of every target hold still (`rep
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import importlib
 import json
@@ -25,6 +26,7 @@ import statistics
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -474,6 +476,37 @@ def epoch_recorder(epoch: list[int], stop: int | None, last_epoch: int) -> Any:
                 raise StoppedFit
 
     return Recorder()
+
+
+def fit_recorded(
+    model: Any,
+    make_loader: Callable[[], Any],
+    fit_options: dict[str, Any],
+    backup: Any,
+    epoch: list[int],
+    stop: int | None,
+    epochs: int,
+) -> None:
+    """Fit `model` (a recording null model, run eagerly so batches reach it as arrays) on a
+    fresh loader for `epochs`, with train's callbacks, `backup` (a BackupAndRestore, or None)
+    before an epoch_recorder that keeps `epoch[0]` and stops fit after `stop` batches of the
+    last epoch. Warnings are off: Grain runs out of data every epoch, as it is meant to."""
+    import keras
+
+    model.compile(
+        optimizer="sgd",
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        run_eagerly=True,
+    )
+    loader = make_loader()
+    callbacks = as_train_does(model, loader)
+    if backup is not None:
+        callbacks.append(backup)  # first: the batch that stops fit is backed up
+    callbacks.append(epoch_recorder(epoch, stop, epochs - 1))
+    options = {"shuffle": False, **fit_options}  # as train.py and `main` fit
+    with warnings.catch_warnings(), contextlib.suppress(StoppedFit):
+        warnings.simplefilter("ignore")
+        model.fit(loader, epochs=epochs, verbose=0, callbacks=callbacks, **options)
 
 
 def reads_back(

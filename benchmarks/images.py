@@ -43,13 +43,12 @@ from benchmarks.common import (
     Figures,
     Result,
     Row,
-    StoppedFit,
     Target,
     as_train_does,
     best,
     constant_sequence,
     emit,
-    epoch_recorder,
+    fit_recorded,
     fit_speed,
     guarantees_note,
     median,
@@ -853,31 +852,10 @@ def record_fit(
     keras.utils.set_random_seed(SEED)
     inputs = keras.Input(shape)
     model = keras.Model(inputs, null_model(shape, CLASSES)(IdTap()(inputs)))
-    model.compile(
-        optimizer="sgd",
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        run_eagerly=True,
+    backup_callback = (
+        None if backup is None else keras.callbacks.BackupAndRestore(backup, save_freq=1)
     )
-    loader = make_loader()
-    callbacks = as_train_does(model, loader)
-    if backup is not None:
-        # Before the Recorder: the batch that stops fit is backed up first.
-        callbacks.append(keras.callbacks.BackupAndRestore(backup, save_freq=1))
-    callbacks.append(epoch_recorder(epoch, stop, CHECK_EPOCHS - 1))
-    with warnings.catch_warnings():
-        # Grain through Keras runs out of data every epoch, as it is meant to.
-        warnings.simplefilter("ignore")
-        try:
-            model.fit(
-                loader,
-                epochs=CHECK_EPOCHS,
-                shuffle=False,
-                verbose=0,
-                callbacks=callbacks,
-                **fit_options,
-            )
-        except StoppedFit:
-            pass
+    fit_recorded(model, make_loader, fit_options, backup_callback, epoch, stop, CHECK_EPOCHS)
     return seen
 
 
