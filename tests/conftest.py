@@ -37,6 +37,8 @@ from tests.helpers import (
     render_many,
     render_processes,
     run_rendered_suite,
+    run_ruff,
+    tail,
 )
 from tests.versions import sandbox
 
@@ -180,6 +182,19 @@ class SuiteRunner:
         # Suites still running have no test left to wait for them (an interrupted or -x run).
         kill_running()
         self.pool.shutdown(wait=True)
+
+
+def assert_suite_passed(key: str, project: Path, result: SuiteResult, failed: str) -> None:
+    """The rendered project is ruff-clean and its suite, run by a SuiteRunner, collected tests
+    and passed; else the failure says `failed` with the tail of the suite's output."""
+    print(f"{key}: rendered suite exit {result.returncode} in {result.seconds:.1f} s")
+    stdout, stderr = tail(result.stdout), tail(result.stderr, 30)
+    output = f"--- stdout (tail)\n{stdout}\n--- stderr (tail)\n{stderr}"
+    lint = run_ruff(project, "check")
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    assert result.returncode != 5, f"the rendered suite collected no test\n{output}"
+    assert result.returncode == 0, f"{failed}\n{output}"
+    assert " passed" in result.stdout, output
 
 
 # The session's SuiteRunner, for the summary.

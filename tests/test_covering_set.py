@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests import covering, helpers
-from tests.conftest import Rendered, SuiteRunner
+from tests.conftest import Rendered, SuiteRunner, assert_suite_passed
 from tests.helpers import (
     COUNT_EDGES,
     IMAGE_SIZES,
@@ -20,9 +20,7 @@ from tests.helpers import (
     applies,
     check_answer_keys,
     choice_values,
-    run_ruff,
     sequence_sizes,
-    tail,
 )
 
 COVERING_SET = covering.covering_set()
@@ -176,14 +174,4 @@ def test_rendered_project_passes_its_own_checks(
     projects, runner = covering_projects
     key = answers_id(covering_answers)
     project = projects[key].path
-
-    result = runner.result(key)
-    print(f"{key}: rendered suite exit {result.returncode} in {result.seconds:.1f} s")
-    stdout, stderr = tail(result.stdout), tail(result.stderr, 30)
-    output = f"--- stdout (tail)\n{stdout}\n--- stderr (tail)\n{stderr}"
-
-    lint = run_ruff(project, "check")
-    assert lint.returncode == 0, lint.stdout + lint.stderr
-    assert result.returncode != 5, f"the rendered suite collected no test\n{output}"
-    assert result.returncode == 0, f"rendered suite failed in {project}\n{output}"
-    assert " passed" in result.stdout, output
+    assert_suite_passed(key, project, runner.result(key), f"rendered suite failed in {project}")

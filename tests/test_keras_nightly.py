@@ -30,11 +30,12 @@ from tests.conftest import (
     SUITE_RUNNER,
     Rendered,
     SuiteRunner,
+    assert_suite_passed,
     selected_answer_ids,
     suite_jobs,
 )
 from tests.covering import covering_set, resume_suites
-from tests.helpers import answers_id, render_many, rendered_suite_env, run_ruff, tail
+from tests.helpers import answers_id, render_many, rendered_suite_env
 
 # The environment variable naming the folder that holds keras-nightly.
 NIGHTLY_VARIABLE = "KST_KERAS_NIGHTLY"
@@ -110,11 +111,5 @@ def test_rendered_project_passes_its_own_checks_on_keras_nightly(
 ) -> None:
     projects, runner = nightly_projects
     key = answers_id(nightly_answers)
-    result = runner.result(key)
-    print(f"{key}: suite on keras-nightly exit {result.returncode} in {result.seconds:.1f} s")
-    stdout, stderr = tail(result.stdout), tail(result.stderr, 30)
-    output = f"--- stdout (tail)\n{stdout}\n--- stderr (tail)\n{stderr}"
-    lint = run_ruff(projects[key].path, "check")
-    assert lint.returncode == 0, lint.stdout + lint.stderr
-    assert result.returncode == 0, f"the rendered suite failed on keras-nightly\n{output}"
-    assert " passed" in result.stdout, output
+    failed = "the rendered suite failed on keras-nightly"
+    assert_suite_passed(key, projects[key].path, runner.result(key), failed)
