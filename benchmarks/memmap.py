@@ -180,15 +180,17 @@ def measure(args: Any, pipeline: str, path: Path, rows: int) -> dict[str, Any]:
     memory: RSS after it and its peak, over RSS before the file was opened), then one
     epoch of fit (its speed and the process's peak RSS)."""
     setup_backend(args, tf_data=False)
-    import keras
 
     from benchmarks.tutorial import TutorialSequence
 
     data = importlib.import_module(f"{args.package}.data")
     modeling = importlib.import_module(f"{args.package}.modeling")
+    keras_backend = importlib.import_module(f"{args.package}.keras_backend")
     y = np.random.default_rng(1).integers(0, CLASSES, rows)
 
-    keras.utils.set_random_seed(0)
+    # As train seeds: on JAX and torch, without importing TensorFlow (its hundreds of MiB
+    # would be counted in the process's peak).
+    keras_backend.set_random_seed(0)
     model = modeling.new_model((FEATURES,))
     baseline = rss_mib()
     # Opened as the project's storage.load_split opens it.

@@ -24,6 +24,7 @@ import numpy as np
 
 from . import atomic_files
 from .distribution import alone
+from .keras_backend import tensorflow_only_if_imported
 
 MONITOR = "val_loss"
 # What Keras gives a callback for each fit: the model and fit's parameters.
@@ -189,7 +190,8 @@ class RunBackup(keras.callbacks.Callback):
         best = self.progress.best_epoch()
         if best == epoch:
             if self.best_model_path is not None and self.write:
-                with atomic_files.replacing(self.best_model_path) as temporary, alone():
+                saving = atomic_files.replacing(self.best_model_path)
+                with saving as temporary, alone(), tensorflow_only_if_imported():
                     self.model.save(temporary)
             if self.patience is not None:
                 self.progress.best_weights = [np.array(v) for v in self.model.variables]
