@@ -42,6 +42,7 @@ from benchmarks.common import (
     ratios,
     reads_back,
     repeat,
+    seed_as_train,
     setup_backend,
     sized,
     time_call,
@@ -75,7 +76,6 @@ NULL = "fit on a null model, later epochs"
 def main() -> None:
     args = parse_args(__doc__.split("\n\n")[0])
     backend = setup_backend(args, tf_data=True)
-    import keras
 
     from benchmarks.tutorial import TutorialSequence
 
@@ -103,7 +103,7 @@ def main() -> None:
         """fit with the rendered model, built for the fit, or with the `null` model given."""
 
         def fit(callbacks: list) -> Any:
-            keras.utils.set_random_seed(0)
+            seed_as_train(args.package, 0)
             model = modeling.new_model((FEATURES,)) if null is None else null
             loader = make_loader()
             callbacks = [*as_train_does(model, loader), *callbacks]
@@ -375,11 +375,11 @@ def check_guarantees(work: str, data: Any, remainder: str, backend: str) -> str:
 
     checks: dict[str, dict[str, bool | None]] = {}
     for name, (make, options, alone) in pipelines.items():
-        whole = record_fit(make, options)
+        whole = record_fit(data.__package__, make, options)
         last = whole[CHECK_EPOCHS - 1]
         with tempfile.TemporaryDirectory(dir=work) as backup:
-            stopped = record_fit(make, options, backup, CHECK_STOP, len(whole[0]))
-            resumed = record_fit(make, options, backup)
+            stopped = record_fit(data.__package__, make, options, backup, CHECK_STOP, len(whole[0]))
+            resumed = record_fit(data.__package__, make, options, backup)
         checks[name] = {
             "every sample once an epoch": all(
                 sorted(i for batch in whole[epoch] for i in batch) == ids.tolist()
@@ -396,7 +396,7 @@ def check_guarantees(work: str, data: Any, remainder: str, backend: str) -> str:
     return guarantees_note(
         f"Guarantees, checked through fit on {backend}: {CHECK_SAMPLES} samples whose first "
         f"feature is their id, batch {CHECK_BATCH}, {CHECK_EPOCHS} epochs, each fit after "
-        "keras.utils.set_random_seed(0), its training step recording the ids of every batch "
+        "seeding as train does (seed 0), its training step recording the ids of every batch "
         f"it is given. A fit is stopped after {CHECK_STOP} batches of epoch {CHECK_EPOCHS - 1}, "
         "backed up there by BackupAndRestore, and resumed by a new fit, as a restarted "
         "process would. 'The pipeline alone': it gives any batch of any epoch without reading "
@@ -408,6 +408,7 @@ def check_guarantees(work: str, data: Any, remainder: str, backend: str) -> str:
 
 
 def record_fit(
+    package: str,
     make_loader: Callable[[], Any],
     fit_options: dict[str, Any],
     backup: str | None = None,
@@ -435,7 +436,7 @@ def record_fit(
             logs = {"loss": 0.0}
             return (logs, args[0]) if len(args) == 2 else logs
 
-    keras.utils.set_random_seed(0)
+    seed_as_train(package, 0)
     inputs = keras.Input((FEATURES,))
     model = Recording(inputs, null_model((FEATURES,), CLASSES)(inputs))
     if stop is not None:  # once: the backup of the batch that stops fit

@@ -397,6 +397,13 @@ def emit(result: Result) -> None:
     print(RESULT_PREFIX + json.dumps(payload), flush=True)
 
 
+def seed_as_train(package: str, seed: int) -> None:
+    """Seed as the project's train does (keras_backend.set_random_seed): Keras's own seeding,
+    without importing TensorFlow on JAX and torch, which would add seconds to each process's
+    start and hundreds of MiB to its memory for a library nothing there uses."""
+    importlib.import_module(f"{package}.keras_backend").set_random_seed(seed)
+
+
 def loaded_backends() -> list[str]:
     """The backends' packages this process has imported."""
     return [name for name in ("tensorflow", "jax", "torch") if name in sys.modules]

@@ -59,6 +59,7 @@ from benchmarks.common import (
     ratios,
     reads_back,
     repeat,
+    seed_as_train,
     setup_backend,
     sized,
     time_call,
@@ -232,9 +233,8 @@ def main() -> None:
         make: Callable[[], Any], shape: tuple[int, int, int], null: bool, n: int, **options: Any
     ) -> Callable[[list], Any]:
         def fit(callbacks: list) -> Any:
-            import keras
 
-            keras.utils.set_random_seed(SEED)
+            seed_as_train(args.package, SEED)
             if null:
                 model = null_model(shape, CLASSES)
             else:
@@ -732,14 +732,16 @@ def check_guarantees(backend: str, project: ModuleType, work: Path, smoke: bool)
     ids = list(range(CHECK_FILES))
     checks: dict[str, dict[str, bool | None]] = {}
     for name, (make, options, alone) in pipelines.items():
-        whole = record_fit(make, options, folder.shape)
+        whole = record_fit(project.__name__, make, options, folder.shape)
         last = whole.get(CHECK_EPOCHS - 1, [])
         stopped: dict[int, list[tuple[int, ...]]] | None = None
         resumed: dict[int, list[tuple[int, ...]]] = {}
         if not smoke:
             with tempfile.TemporaryDirectory(dir=work) as backup:
-                stopped = record_fit(make, options, folder.shape, backup=backup, stop=CHECK_STOP)
-                resumed = record_fit(make, options, folder.shape, backup=backup)
+                stopped = record_fit(
+                    project.__name__, make, options, folder.shape, backup=backup, stop=CHECK_STOP
+                )
+                resumed = record_fit(project.__name__, make, options, folder.shape, backup=backup)
         again = resumed.get(CHECK_EPOCHS - 1)
         checks[name] = {
             "every file once an epoch": all(
@@ -829,6 +831,7 @@ def batch_ids(batch: Any) -> tuple[int, ...]:
 
 
 def record_fit(
+    package: str,
     make_loader: Callable[[], Any],
     fit_options: dict[str, Any],
     shape: tuple[int, int, int],
@@ -849,7 +852,7 @@ def record_fit(
                 seen.setdefault(epoch[0], []).append(batch_ids((x,)))
             return x
 
-    keras.utils.set_random_seed(SEED)
+    seed_as_train(package, SEED)
     inputs = keras.Input(shape)
     model = keras.Model(inputs, null_model(shape, CLASSES)(IdTap()(inputs)))
     backup_callback = (

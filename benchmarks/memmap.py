@@ -32,6 +32,7 @@ from benchmarks.common import (
     parse_args,
     repeat,
     rss_mib,
+    seed_as_train,
     setup_backend,
     sized,
 )
@@ -185,12 +186,11 @@ def measure(args: Any, pipeline: str, path: Path, rows: int) -> dict[str, Any]:
 
     data = importlib.import_module(f"{args.package}.data")
     modeling = importlib.import_module(f"{args.package}.modeling")
-    keras_backend = importlib.import_module(f"{args.package}.keras_backend")
     y = np.random.default_rng(1).integers(0, CLASSES, rows)
 
     # As train seeds: on JAX and torch, without importing TensorFlow (its hundreds of MiB
     # would be counted in the process's peak).
-    keras_backend.set_random_seed(0)
+    seed_as_train(args.package, 0)
     model = modeling.new_model((FEATURES,))
     baseline = rss_mib()
     # Opened as the project's storage.load_split opens it.

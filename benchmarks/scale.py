@@ -44,6 +44,7 @@ from benchmarks.common import (
     parse_args,
     ratios,
     repeat,
+    seed_as_train,
     setup_backend,
     sized,
 )
@@ -517,7 +518,6 @@ def fit_process(args: Any, processes: int, distribute: bool) -> None:
     if distribution.processes != processes:
         raise SystemExit(f"scale: {distribution.processes} processes, expected {processes}")
     import jax
-    import keras
 
     data = importlib.import_module(f"{args.package}.data")
     modeling = importlib.import_module(f"{args.package}.modeling")
@@ -527,7 +527,7 @@ def fit_process(args: Any, processes: int, distribute: bool) -> None:
     epochs = sized(args, EPOCHS, QUICK_EPOCHS, SMOKE_EPOCHS)
     x, y = make_data(samples)  # the same in every process, as a shared dataset
     loader = counting_loader(data, x, y, **distribution.loader_options())
-    keras.utils.set_random_seed(0)
+    seed_as_train(args.package, 0)
     with distribution.scope():
         model = modeling.new_model((FEATURES,))
     loader.counting = False

@@ -37,6 +37,7 @@ from benchmarks.common import (
     ratio,
     ratios,
     repeat,
+    seed_as_train,
     setup_backend,
     sized,
     time_call,
@@ -121,7 +122,7 @@ def main() -> None:
 
     def fit_on(name: str, make: Callable[[], Any], **fit_options: Any) -> Callable[[list], Any]:
         def fit(callbacks: list) -> None:
-            keras.utils.set_random_seed(0)
+            seed_as_train(args.package, 0)
             model = modeling.new_model((None,))
             # shuffle=False unless given, as in train.py: the Sequence shuffles its samples
             # itself, and tf.data in the pipeline (Keras ignores it for a dataset anyway).
