@@ -79,6 +79,7 @@ class SuiteResult:
     stdout: str
     stderr: str
     seconds: float
+    began: float = 0.0  # seconds after the first suite was queued that it got its slot
 
     @property
     def status(self) -> str:
@@ -165,15 +166,20 @@ class SuiteRunner:
             )
         except Hung as hung:
             self.results[key] = SuiteResult(
-                None, hung.stdout, hung.stderr, time.perf_counter() - start
+                None, hung.stdout, hung.stderr, time.perf_counter() - start, self._began(start)
             )
             raise
         finally:
             self.cpu_slots.put(cpus)
             self.finished = time.perf_counter()
-        result = SuiteResult(done.returncode, done.stdout, done.stderr, self.finished - start)
+        result = SuiteResult(
+            done.returncode, done.stdout, done.stderr, self.finished - start, self._began(start)
+        )
         self.results[key] = result
         return result
+
+    def _began(self, start: float) -> float:
+        return start - (self.started or start)
 
     def close(self) -> None:
         self.release_session()
@@ -235,17 +241,24 @@ def _selected_covering_ids(session: pytest.Session) -> list[str]:
     return selected_answer_ids(session, "covering_answers")
 
 
-# Suites queued first, the longest first, so that the last to end is a short one: the rendered
-# suites took 170-225 s for sequences, 70-210 s for images and 45-85 s for arrays, two at a time.
+# Suites queued the longest first, so that the last to end is a short one. Those that also run
+# the resume tests first: 356 s for images, 322 s for arrays, 140 s for sequences in a full run
+# (2026-12-07, two at a time); then the others: 60-210 s for sequences, 40-115 s for images and
+# about 40 s for arrays.
+RESUME_ORDER = ("images", "array", "sequences")
 DATA_TYPE_ORDER = ("sequences", "images", "array")
 
 
-def queue_order(projects: dict[str, Rendered], keys: list[str]) -> list[str]:
-    def rank(key: str) -> int:
-        data_type = projects[key].answers.get("data_type")
-        return DATA_TYPE_ORDER.index(data_type) if data_type in DATA_TYPE_ORDER else -1
+def queue_order(projects: dict[str, Rendered], keys: list[str], first: list[str]) -> list[str]:
+    """`keys` in the order to queue their suites: those in `first`, then the others, each
+    group by data type (RESUME_ORDER, DATA_TYPE_ORDER)."""
 
-    return sorted(keys, key=rank)  # stable: the covering set's order within a data type
+    def rank(key: str) -> tuple[bool, int]:
+        data_type = projects[key].answers.get("data_type")
+        order = RESUME_ORDER if key in first else DATA_TYPE_ORDER
+        return key not in first, order.index(data_type) if data_type in order else -1
+
+    return sorted(keys, key=rank)  # stable: the covering set's order otherwise
 
 
 @pytest.fixture(scope="session")
@@ -262,11 +275,12 @@ def covering_projects(
     projects = {key: Rendered(answers, root / key) for key, answers in answer_sets.items()}
     runner = SuiteRunner(suite_jobs())
     request.config.stash[SUITE_RUNNER] = runner
-    selected = queue_order(
-        projects, [key for key in _selected_covering_ids(request.session) if key in projects]
-    )
-    left_out = shared_modules.plan({key: projects[key].path for key in selected})
     with_resume = resume_suites(list(answer_sets.values()))
+    chosen = [key for key in _selected_covering_ids(request.session) if key in projects]
+    selected = queue_order(projects, chosen, first=with_resume)
+    # Where the modules shared by several suites run: as before the resume suites went first.
+    by_type = queue_order(projects, chosen, first=[])
+    left_out = shared_modules.plan({key: projects[key].path for key in by_type})
     if selected and any(not _is_covering_suite_test(item) for item in request.session.items):
         runner.hold_for_session()
     for key in selected:
@@ -300,9 +314,13 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     if runner is None or not runner.results:
         return
     results = sorted(runner.results.items(), key=lambda item: item[1].seconds, reverse=True)
-    terminalreporter.section(f"rendered suites, slowest first ({runner.jobs} at a time)")
+    terminalreporter.section(
+        f"rendered suites, slowest first ({runner.jobs} at a time; +N s: when each began)"
+    )
     for key, result in results:
-        terminalreporter.write_line(f"{result.seconds:7.1f} s  {result.status:7}  {key}")
+        terminalreporter.write_line(
+            f"{result.seconds:7.1f} s  {result.status:7}  +{result.began:4.0f} s  {key}"
+        )
     total = sum(result.seconds for _, result in results)
     terminalreporter.write_line(f"{total:7.1f} s  summed over {len(results)} suites")
     if runner.started is not None:
