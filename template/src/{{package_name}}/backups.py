@@ -63,6 +63,13 @@ def _variables(model: keras.Model) -> tuple[list[keras.Variable], list[keras.Var
     return list(model.variables), list(model.optimizer.variables)
 
 
+def save_model(model: keras.Model, path: Path) -> None:
+    """model.save(path), whole or not at all, by one process of a distributed run, without
+    Keras importing TensorFlow on JAX and torch to look for its types."""
+    with atomic_files.replacing(path) as temporary, alone(), tensorflow_only_if_imported():
+        model.save(temporary)
+
+
 def save_backup(path: Path, model: keras.Model, progress: Progress) -> None:
     """Write the backup of `model` (built, with a built optimizer) after `progress`."""
     model_variables, optimizer_variables = _variables(model)
@@ -190,9 +197,7 @@ class RunBackup(keras.callbacks.Callback):
         best = self.progress.best_epoch()
         if best == epoch:
             if self.best_model_path is not None and self.write:
-                saving = atomic_files.replacing(self.best_model_path)
-                with saving as temporary, alone(), tensorflow_only_if_imported():
-                    self.model.save(temporary)
+                save_model(self.model, self.best_model_path)
             if self.patience is not None:
                 self.progress.best_weights = [np.array(v) for v in self.model.variables]
         if self.progress.stopped_early(self.patience):
