@@ -13,8 +13,9 @@ never asserted: only a hang fails them (helpers.SUITE_HANG_SECONDS)."""
 from __future__ import annotations
 
 import os
-import queue
+import threading
 import time
+from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -89,6 +90,51 @@ class SuiteResult:
         return "killed" if self.returncode < 0 else f"exit {self.returncode}"
 
 
+class SlotLine:
+    """CPU slots handed out first come, first served: a slot freed goes to the suite that
+    was queued first, not to whichever thread asks next. With a plain queue the thread that
+    gave a slot back took it again for its next suite before the longest-waiting thread
+    woke, so a long suite queued second began last (+1,639 s in a CI run)."""
+
+    def __init__(self, slots: list[tuple[int, ...]]) -> None:
+        self._free = deque(slots)
+        self._issued = 0  # tickets handed out, in queue order
+        self._serving = 0  # the ticket whose turn it is to take the next free slot
+        self._skipped: set[int] = set()  # tickets of suites cancelled before their turn
+        self._changed = threading.Condition()
+
+    def ticket(self) -> int:
+        """A place in line, taken when a suite is queued."""
+        with self._changed:
+            self._issued += 1
+            return self._issued - 1
+
+    def take(self, ticket: int) -> tuple[int, ...]:
+        """Wait until every earlier ticket has its slot and one is free, then take it."""
+        with self._changed:
+            self._changed.wait_for(lambda: self._serving == ticket and bool(self._free))
+            self._next_turn()
+            return self._free.popleft()
+
+    def skip(self, ticket: int) -> None:
+        """Leave the line: the suite holding `ticket` was cancelled and will never take."""
+        with self._changed:
+            self._skipped.add(ticket)
+            if self._serving == ticket:
+                self._next_turn()
+
+    def _next_turn(self) -> None:
+        self._serving += 1
+        while self._serving in self._skipped:
+            self._serving += 1
+        self._changed.notify_all()
+
+    def give_back(self, slot: tuple[int, ...]) -> None:
+        with self._changed:
+            self._free.append(slot)
+            self._changed.notify_all()
+
+
 class SuiteRunner:
     """Runs rendered projects' suites in a thread pool of subprocesses, so that with
     KST_SUITE_JOBS=2 two suites run at once while the tests wait on them in order."""
@@ -99,10 +145,10 @@ class SuiteRunner:
         self.pythonpath = pythonpath
         self.pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="suite")
         # The CPUs of each suite running (helpers.cpu_slots), taken and given back by _run.
-        self.cpu_slots: queue.SimpleQueue[tuple[int, ...]] = queue.SimpleQueue()
-        for slot in cpu_slots(jobs):
-            self.cpu_slots.put(slot)
+        self.cpu_slots = SlotLine(cpu_slots(jobs))
         self.futures: dict[str, Future[SuiteResult]] = {}
+        # Each suite's place in line for a slot (SlotLine.ticket), by key.
+        self.tickets: dict[str, int] = {}
         # Every suite that ended (hung ones included), by key, for the summary.
         self.results: dict[str, SuiteResult] = {}
         self.started: float | None = None
@@ -118,7 +164,7 @@ class SuiteRunner:
         benchmarks' smoke run: beside two suites on 2 cores, three busy processes shared
         two, and the backends' compute threads spin-waited (a JAX suite took 112 s pinned
         beside one other suite, 214 s in CI with the session's tests unpinned beside it)."""
-        self.session_slot = self.cpu_slots.get()
+        self.session_slot = self.cpu_slots.take(self.cpu_slots.ticket())
         if self.session_slot:
             os.sched_setaffinity(0, self.session_slot)
 
@@ -128,7 +174,7 @@ class SuiteRunner:
             return
         if self.session_slot:
             os.sched_setaffinity(0, SESSION_CPUS)
-        self.cpu_slots.put(self.session_slot)
+        self.cpu_slots.give_back(self.session_slot)
         self.session_slot = None
 
     def submit(
@@ -146,14 +192,19 @@ class SuiteRunner:
         if key not in self.futures:
             self.started = self.started or time.perf_counter()
             self.ignored[key] = list(ignore or [])
-            self.futures[key] = self.pool.submit(self._run, key, project, resume, distributed)
+            self.tickets[key] = self.cpu_slots.ticket()
+            self.futures[key] = self.pool.submit(
+                self._run, key, project, resume, distributed, self.tickets[key]
+            )
 
     def result(self, key: str) -> SuiteResult:
         """The suite's result; raises Hung (a test failure with its output) if it hung."""
         return self.futures[key].result()
 
-    def _run(self, key: str, project: Path, resume: bool, distributed: bool | None) -> SuiteResult:
-        cpus = self.cpu_slots.get()
+    def _run(
+        self, key: str, project: Path, resume: bool, distributed: bool | None, ticket: int
+    ) -> SuiteResult:
+        cpus = self.cpu_slots.take(ticket)
         start = time.perf_counter()  # its run time, not its wait for a slot
         try:
             done = run_rendered_suite(
@@ -170,7 +221,7 @@ class SuiteRunner:
             )
             raise
         finally:
-            self.cpu_slots.put(cpus)
+            self.cpu_slots.give_back(cpus)
             self.finished = time.perf_counter()
         result = SuiteResult(
             done.returncode, done.stdout, done.stderr, self.finished - start, self._began(start)
@@ -183,8 +234,9 @@ class SuiteRunner:
 
     def close(self) -> None:
         self.release_session()
-        for future in self.futures.values():
-            future.cancel()
+        for key, future in self.futures.items():
+            if future.cancel():
+                self.cpu_slots.skip(self.tickets[key])
         # Suites still running have no test left to wait for them (an interrupted or -x run).
         kill_running()
         self.pool.shutdown(wait=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests import covering, helpers
-from tests.conftest import Rendered, SuiteRunner, assert_suite_passed
+from tests.conftest import Rendered, SlotLine, SuiteRunner, assert_suite_passed
 from tests.helpers import (
     COUNT_EDGES,
     IMAGE_SIZES,
@@ -161,6 +162,51 @@ def test_suites_running_at_once_are_pinned_to_disjoint_cpus() -> None:
             timeout=60,
         )  # fmt: skip
         assert seen.stdout.strip() == str(list(slot)), seen.stderr
+
+
+def take_in_thread(line: SlotLine, ticket: int, taken: list[int]) -> threading.Thread:
+    """Start a thread that waits for `ticket`'s turn, notes it in `taken` and holds its
+    slot (a daemon: one left waiting by a failed test does not keep the session alive)."""
+
+    def take() -> None:
+        line.take(ticket)
+        taken.append(ticket)
+
+    thread = threading.Thread(target=take, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_a_freed_slot_goes_to_the_suite_queued_first() -> None:
+    line = SlotLine([(0,), (1,)])
+    first, second, third, fourth = (line.ticket() for _ in range(4))
+    taken: list[int] = []
+    # The third and fourth are asked for first, while both slots are free: they wait.
+    late = [take_in_thread(line, ticket, taken) for ticket in (fourth, third)]
+    time.sleep(0.2)
+    assert taken == []
+    held = line.take(first)
+    waiting = take_in_thread(line, second, taken)
+    waiting.join(timeout=10)
+    assert taken == [second]
+    # The one that gives a slot back cannot take it again ahead of the line: the third
+    # gets it (as a plain queue did not: a long suite queued second began last).
+    line.give_back(held)
+    late[1].join(timeout=10)
+    assert taken == [second, third] and late[0].is_alive()
+    line.give_back((1,))
+    late[0].join(timeout=10)
+    assert taken == [second, third, fourth]
+
+
+def test_a_cancelled_suite_leaves_the_line() -> None:
+    line = SlotLine([()])
+    cancelled, after = line.ticket(), line.ticket()
+    taken: list[int] = []
+    waiting = take_in_thread(line, after, taken)
+    line.skip(cancelled)
+    waiting.join(timeout=10)
+    assert taken == [after]
 
 
 @pytest.mark.slow
