@@ -175,7 +175,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--max-repeats",
         type=int,
-        help=f"repetitions at most, while a figure in a target spreads {SPREAD_GOAL:.0%} of its "
+        help=f"repetitions at most, while a figure in a target spreads {SPREAD_GOAL:.0%}% of its "
         f"median or more (default {MAX_REPEATS}; --smoke 1)",
     )
     sizes = parser.add_mutually_exclusive_group()

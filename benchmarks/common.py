@@ -59,7 +59,7 @@ def parse_args(description: str) -> argparse.Namespace:
         type=int,
         default=MAX_REPEATS,
         help="repetitions at most, while a figure in a target spreads more than "
-        f"{SPREAD_GOAL:.0%} of its median",
+        f"{SPREAD_GOAL:.0%}% of its median",
     )
     sizes = parser.add_mutually_exclusive_group()
     sizes.add_argument("--quick", action="store_true", help="small sizes: checks it runs")

@@ -133,3 +133,12 @@ def test_benchmarks_smoke_run_prints_every_table_on_every_backend(tmp_path: Path
     # Everything went into tmp_path; nothing into the repository's build/ or benchmarks/.
     assert (work / "projects" / "arrays" / ".copier-answers.yml").is_file()
     assert [snapshot(folder) for folder in repository_folders] == before
+
+
+@pytest.mark.parametrize("module", ["benchmarks", *(f"benchmarks.{name}" for name in SECTIONS)])
+def test_help_describes_every_option(module: str) -> None:
+    """`--help` prints every option (argparse formats each help string with %: a bare %
+    in one, "5%" say, made --help itself fail)."""
+    done = run_bounded([sys.executable, "-m", module, "--help"], timeout=120, cwd=REPO_ROOT)
+    assert done.returncode == 0, tail(done.stderr)
+    assert "--max-repeats" in done.stdout and "--work" in done.stdout, done.stdout
