@@ -38,7 +38,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import BACKENDS, MAX_REPEATS, RESULT_PREFIX, SPREAD_GOAL
+from benchmarks.common import BACKENDS, MAX_REPEATS, RESULT_PREFIX, SPREAD_GOAL, TF_DATA_BACKENDS
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -91,11 +91,12 @@ SMOKE_BACKENDS = {
 }
 # Benchmark module -> the further projects it imports, rendered too and on its PYTHONPATH.
 ALSO_IMPORTS = {"images": ["images224"]}
-# Backend -> the modules it needs: its own and, on JAX, TensorFlow for the tf.data pipelines
-# measured there (benchmarks/common.py, TF_DATA_BACKENDS).
+# Backend -> the modules it needs. On JAX without TensorFlow the tf.data pipelines and
+# image_dataset_from_directory are left out, and the report's header says so
+# (benchmarks/common.py, TF_DATA_BACKENDS).
 BACKEND_MODULES = {
     "tensorflow": ["tensorflow"],
-    "jax": ["jax", "tensorflow"],
+    "jax": ["jax"],
     "torch": ["torch"],
 }
 
@@ -118,7 +119,10 @@ def run_all(args: argparse.Namespace, work: Path) -> int:
     for name in dict.fromkeys(
         p for b in args.only for p in [BENCHMARKS[b], *ALSO_IMPORTS.get(b, [])]
     ):
-        projects[name] = render_project(name, work / "projects" / name)
+        dest = work / "projects" / name
+        projects[name] = (
+            rendered_project(name, dest) if args.no_render else render_project(name, dest)
+        )
 
     results = []
     for backend, benchmark in measured_pairs(args):
@@ -195,6 +199,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--output", help="also write the report (Markdown) to this file")
     parser.add_argument(
+        "--no-render",
+        action="store_true",
+        help="use the projects an earlier run rendered into --work instead of rendering them "
+        "(a machine without copier: benchmarks/gpu.md)",
+    )
+    parser.add_argument(
         "--intra-op-threads",
         type=int,
         default=1,
@@ -263,6 +273,25 @@ def render_project(name: str, dest: Path) -> Path:
         skip_tasks=True,
         quiet=True,
     )
+    return dest
+
+
+def rendered_project(name: str, dest: Path) -> Path:
+    """The project an earlier run rendered into `dest` (--no-render: on a machine without
+    copier), if it was rendered with PROJECTS[name]; else SystemExit naming what differs."""
+    answers_file = dest / ".copier-answers.yml"
+    if not answers_file.is_file():
+        raise SystemExit(f"--no-render: {dest} holds no rendered project: render it first")
+    import yaml
+
+    answers = yaml.safe_load(answers_file.read_text(encoding="utf-8"))
+    differ = [key for key, value in PROJECTS[name].items() if answers.get(key) != value]
+    if differ:
+        raise SystemExit(
+            f"--no-render: {answers_file} answers {', '.join(differ)} otherwise than the "
+            f"{name} benchmark asks: render it again"
+        )
+    log(f"using the {name} project rendered earlier in {dest}")
     return dest
 
 
@@ -360,15 +389,21 @@ def describe_run(args: argparse.Namespace) -> str:
         f"- Date: {datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}",
         f"- Machine: {cpu_model()}, {os.cpu_count()} cores, {memory_gib():.0f} GiB RAM, "
         f"{platform.system()} {platform.release()}",
+        f"- Accelerators: {accelerators()}",
         f"- Python {platform.python_version()}; {versions}",
-        f"- Template: {template_version()}",
+        f"- Template: {template_version(args)}",
         f"- Backends: {', '.join(args.backend)}",
         f"- Settings: {args.repeats} to {args.max_repeats} repetitions per benchmark, more "
         f"while a figure in a target spreads {SPREAD_GOAL:.0%} of its median or more; medians "
         f"with their range (min-max); intra-op threads of TensorFlow and torch: "
         f"{threads}{size_note}",
-        "",
     ]
+    if "jax" in args.backend and "jax" not in TF_DATA_BACKENDS:
+        lines.append(
+            "- TensorFlow is not installed: the JAX sections leave out tf.data and "
+            "image_dataset_from_directory"
+        )
+    lines.append("")
     return "\n".join(lines)
 
 
@@ -389,6 +424,22 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def accelerators() -> str:
+    """The NVIDIA GPUs nvidia-smi lists (name, memory), or "none" where it finds none."""
+    try:
+        listed = subprocess.run(
+            ["nvidia-smi", "--query-gpu=name,memory.total", "--format=csv,noheader"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return "none"
+    gpus = [line.strip() for line in listed.splitlines() if line.strip()]
+    return "; ".join(gpus) or "none"
+
+
 def memory_gib() -> float:
     try:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
@@ -396,7 +447,17 @@ def memory_gib() -> float:
         return float("nan")
 
 
-def template_version() -> str:
+def template_version(args: argparse.Namespace) -> str:
+    """This clone's version; with --no-render, the one the projects were rendered from (the
+    machine they run on may have no git clone)."""
+    if args.no_render:
+        import yaml
+
+        commits = {
+            yaml.safe_load(answers.read_text(encoding="utf-8")).get("_commit", "unknown")
+            for answers in Path(args.work).glob("projects/*/.copier-answers.yml")
+        }
+        return f"{', '.join(sorted(commits)) or 'unknown'} (rendered before, --no-render)"
     described = subprocess.run(
         ["git", "describe", "--tags", "--always", "--dirty"],
         cwd=REPO_ROOT,

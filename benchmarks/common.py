@@ -19,6 +19,7 @@ import argparse
 import contextlib
 import gc
 import importlib
+import importlib.util
 import json
 import os
 import resource
@@ -39,8 +40,11 @@ RESULT_PREFIX = "BENCHMARK-RESULT "
 BACKENDS = ("tensorflow", "jax", "torch")
 # Where tf.data is among the pipelines measured: on TensorFlow, and on JAX, whose users
 # often feed Keras (which takes a tf.data.Dataset on every backend) from tf.data or
-# TensorFlow Datasets; a torch user has torch.utils.data instead (benchmarks/torch_data.py).
-TF_DATA_BACKENDS = ("tensorflow", "jax")
+# TensorFlow Datasets, where TensorFlow is installed (a CUDA machine with JAX alone has
+# none); a torch user has torch.utils.data instead (benchmarks/torch_data.py).
+TF_DATA_BACKENDS = (
+    ("tensorflow", "jax") if importlib.util.find_spec("tensorflow") is not None else ()
+)
 # Repetitions go on (up to --max-repeats) while a figure in a target spreads (max - min)
 # more than this share of its median: then a difference of this size is visible.
 SPREAD_GOAL = 0.05

@@ -142,3 +142,14 @@ def test_help_describes_every_option(module: str) -> None:
     done = run_bounded([sys.executable, "-m", module, "--help"], timeout=120, cwd=REPO_ROOT)
     assert done.returncode == 0, tail(done.stderr)
     assert "--max-repeats" in done.stdout and "--work" in done.stdout, done.stdout
+
+
+def test_no_render_refuses_a_work_folder_without_the_projects(tmp_path: Path) -> None:
+    """--no-render (a machine without copier: .ci/gpu-bench) runs only projects rendered
+    before, and says which is missing instead of failing inside a benchmark."""
+    command = [sys.executable, "-m", "benchmarks", "--no-render", "--work", str(tmp_path)]
+    done = run_bounded(
+        [*command, "--backend", "torch", "--only", "arrays", "--quick"], timeout=300, cwd=REPO_ROOT
+    )
+    assert done.returncode != 0
+    assert f"--no-render: {tmp_path}/projects/arrays holds no rendered project" in done.stderr

@@ -13,7 +13,7 @@ import pytest
 from tests.helpers import REPO_ROOT, run_bounded
 
 CI = REPO_ROOT / ".ci"
-SCRIPTS = ["run", "demo", "venv", "bench"]
+SCRIPTS = ["run", "demo", "venv", "bench", "gpu-bench"]
 
 
 def bash(*args: str | Path, env: dict[str, str] | None = None, cwd: Path = REPO_ROOT):
@@ -88,3 +88,9 @@ def test_demo_folder_is_ignored_by_git() -> None:
             ["git", "check-ignore", "-q", path], cwd=REPO_ROOT, check=False, timeout=60
         )
         assert ignored.returncode == 0, f"{path} is not in .gitignore"
+
+
+def test_gpu_bench_names_its_two_steps() -> None:
+    done = bash(CI / "gpu-bench")
+    assert done.returncode == 2
+    assert "usage: bash .ci/gpu-bench prepare | run" in done.stderr
