@@ -70,6 +70,8 @@ PROJECTS: dict[str, dict[str, Any]] = {
         "max_length": 512,
     },
 }
+# Where copier records a rendered project's answers.
+ANSWERS_FILE = ".copier-answers.yml"
 # Benchmark module -> the project it measures.
 BENCHMARKS = {
     "arrays": "arrays",
@@ -202,7 +204,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--no-render",
         action="store_true",
         help="use the projects an earlier run rendered into --work instead of rendering them "
-        "(a machine without copier: benchmarks/gpu.md)",
+        "(a machine without copier: .ci/gpu-bench)",
     )
     parser.add_argument(
         "--intra-op-threads",
@@ -258,7 +260,7 @@ def render_project(name: str, dest: Path) -> Path:
     import copier
 
     if dest.exists():
-        if not (dest / ".copier-answers.yml").is_file():
+        if not (dest / ANSWERS_FILE).is_file():
             raise SystemExit(f"{dest} exists and is not a rendered project: refusing to replace it")
         shutil.rmtree(dest)
     warnings.filterwarnings("ignore", category=copier.errors.DirtyLocalWarning)
@@ -279,27 +281,31 @@ def render_project(name: str, dest: Path) -> Path:
 def rendered_project(name: str, dest: Path) -> Path:
     """The project an earlier run rendered into `dest` (--no-render: on a machine without
     copier), if it was rendered with PROJECTS[name]; else SystemExit naming what differs."""
-    answers_file = dest / ".copier-answers.yml"
-    if not answers_file.is_file():
+    if not (dest / ANSWERS_FILE).is_file():
         raise SystemExit(f"--no-render: {dest} holds no rendered project: render it first")
-    import yaml
-
-    answers = yaml.safe_load(answers_file.read_text(encoding="utf-8"))
+    answers = project_answers(dest)
     differ = [key for key, value in PROJECTS[name].items() if answers.get(key) != value]
     if differ:
         raise SystemExit(
-            f"--no-render: {answers_file} answers {', '.join(differ)} otherwise than the "
-            f"{name} benchmark asks: render it again"
+            f"--no-render: {dest / ANSWERS_FILE} answers {', '.join(differ)} otherwise than "
+            f"the {name} benchmark asks: render it again"
         )
     log(f"using the {name} project rendered earlier in {dest}")
     return dest
 
 
+def project_answers(project: Path) -> dict[str, Any]:
+    """The answers copier recorded in a rendered project (its _commit among them)."""
+    import yaml
+
+    return yaml.safe_load((project / ANSWERS_FILE).read_text(encoding="utf-8"))
+
+
 def package_name(project: Path) -> str:
-    for line in (project / ".copier-answers.yml").read_text(encoding="utf-8").splitlines():
-        if line.startswith("package_name:"):
-            return line.split(":", 1)[1].strip()
-    raise SystemExit(f"{project}/.copier-answers.yml has no package_name")
+    name = project_answers(project).get("package_name")
+    if not name:
+        raise SystemExit(f"{project / ANSWERS_FILE} has no package_name")
+    return str(name)
 
 
 def run_benchmark(
@@ -425,10 +431,15 @@ def cpu_model() -> str:
 
 
 def accelerators() -> str:
-    """The NVIDIA GPUs nvidia-smi lists (name, memory), or "none" where it finds none."""
+    """The NVIDIA GPUs nvidia-smi lists (name, memory, driver), or "none" where it finds
+    none."""
     try:
         listed = subprocess.run(
-            ["nvidia-smi", "--query-gpu=name,memory.total", "--format=csv,noheader"],
+            [
+                "nvidia-smi",
+                "--query-gpu=name,memory.total,driver_version",
+                "--format=csv,noheader",
+            ],
             capture_output=True,
             text=True,
             timeout=60,
@@ -451,11 +462,9 @@ def template_version(args: argparse.Namespace) -> str:
     """This clone's version; with --no-render, the one the projects were rendered from (the
     machine they run on may have no git clone)."""
     if args.no_render:
-        import yaml
-
         commits = {
-            yaml.safe_load(answers.read_text(encoding="utf-8")).get("_commit", "unknown")
-            for answers in Path(args.work).glob("projects/*/.copier-answers.yml")
+            str(project_answers(answers.parent).get("_commit", "unknown"))
+            for answers in Path(args.work).glob(f"projects/*/{ANSWERS_FILE}")
         }
         return f"{', '.join(sorted(commits)) or 'unknown'} (rendered before, --no-render)"
     described = subprocess.run(
