@@ -156,20 +156,40 @@ def test_python_compiles(rendered: Rendered) -> None:
             _COMPILED.add(digest)
 
 
+# The files ruff checks at once: a command line of them stays far below the system's limit.
+RUFF_BATCH = 2000
+
+
 def ruff_findings(root: Path, *command: str) -> dict[str, list[str]]:
-    """`ruff COMMAND` run once over every project under `root`, its findings by project.
-    Each file is checked under the closest pyproject.toml, its own project's, as when ruff
-    runs in the project's folder (one process for all: two per project took minutes)."""
-    done = subprocess.run(
-        [ruff_executable(), *command, "--no-cache", "--output-format", "json", "."],
-        cwd=root, capture_output=True, text=True, check=False, timeout=600,
-    )  # fmt: skip
-    assert done.returncode in (0, 1) and done.stdout.startswith("["), done.stderr
+    """`ruff COMMAND` over every project under `root`, its findings by project. Each file is
+    checked under the closest pyproject.toml, its own project's, as when ruff runs in the
+    project's folder. A file with the same bytes at the same path under the same
+    pyproject.toml as one already checked has the same findings, so only the first of them
+    is checked: about 11,000 of the 66,000 files, a sixth of the time."""
+    projects: dict[tuple[bytes, str, bytes], list[str]] = defaultdict(list)
+    first: dict[str, tuple[bytes, str, bytes]] = {}  # the file checked (from root) -> its key
+    for project in sorted(path for path in root.iterdir() if path.is_dir()):
+        settings = hashlib.sha256((project / "pyproject.toml").read_bytes()).digest()
+        for path in sorted(project.rglob("*.py")):
+            name = path.relative_to(project).as_posix()
+            key = (settings, name, hashlib.sha256(path.read_bytes()).digest())
+            if key not in projects:
+                first[path.relative_to(root).as_posix()] = key
+            projects[key].append(project.name)
     findings: dict[str, list[str]] = defaultdict(list)
-    for finding in json.loads(done.stdout):
-        project, *path = Path(finding["filename"]).relative_to(root).parts
-        row = finding["location"]["row"]
-        findings[project].append(f"{'/'.join(path)}:{row}: {finding['code']} {finding['message']}")
+    checked = sorted(first)
+    for start in range(0, len(checked), RUFF_BATCH):
+        done = subprocess.run(
+            [ruff_executable(), *command, "--no-cache", "--output-format", "json",
+             *checked[start : start + RUFF_BATCH]],
+            cwd=root, capture_output=True, text=True, check=False, timeout=600,
+        )  # fmt: skip
+        assert done.returncode in (0, 1) and done.stdout.startswith("["), done.stderr
+        for finding in json.loads(done.stdout):
+            key = first[Path(finding["filename"]).relative_to(root).as_posix()]
+            row = finding["location"]["row"]
+            for project in projects[key]:
+                findings[project].append(f"{key[1]}:{row}: {finding['code']} {finding['message']}")
     return findings
 
 
