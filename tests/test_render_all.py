@@ -164,8 +164,9 @@ def ruff_findings(root: Path, *command: str) -> dict[str, list[str]]:
     """`ruff COMMAND` over every project under `root`, its findings by project. Each file is
     checked under the closest pyproject.toml, its own project's, as when ruff runs in the
     project's folder. A file with the same bytes at the same path under the same
-    pyproject.toml as one already checked has the same findings, so only the first of them
-    is checked: about 11,000 of the 66,000 files, a sixth of the time."""
+    pyproject.toml as one already checked has the same findings (the settings, among them
+    isort's first-party package, are the same), so only the first of them is checked:
+    about 11,000 of the 66,000 files, a sixth of the time."""
     projects: dict[tuple[bytes, str, bytes], list[str]] = defaultdict(list)
     first: dict[str, tuple[bytes, str, bytes]] = {}  # the file checked (from root) -> its key
     for project in sorted(path for path in root.iterdir() if path.is_dir()):
