@@ -15,6 +15,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from functools import cache
@@ -469,6 +470,16 @@ def pinned_to(cpus: Sequence[int]) -> list[str]:
     return ["taskset", "--cpu-list", ",".join(map(str, cpus))] if cpus else []
 
 
+# Where the rendered suites keep their temporary files (pytest's tmp_path, JAX's compilation
+# cache): Linux's RAM-backed /dev/shm where there is one. Their train runs fsync each file they
+# write (atomic_files.py), and on a disk an fsync also waits for what the suite running beside
+# it wrote: one test of the images resume suite sat idle 20 s of its 29 (the suite 200 s
+# instead of 177) in one of two runs side by side, never on /dev/shm (2026-12-08).
+SUITE_TEMP_ROOT: Path | None = (
+    Path("/dev/shm") if Path("/dev/shm").is_dir() and os.access("/dev/shm", os.W_OK) else None
+)
+
+
 def run_rendered_suite(
     project: Path,
     timeout: float = SUITE_HANG_SECONDS,
@@ -486,7 +497,8 @@ def run_rendered_suite(
     `resume`; covering.resume_suites says where they run: both train whole runs in processes
     of their own), on the CPUs in `cpus` if given (pinned_to), with `pythonpath` ahead of
     the installed packages (rendered_suite_env), only the tests pytest's `-k keyword`
-    selects if given; killed (with its process group) and Hung raised past `timeout`."""
+    selects if given; killed (with its process group) and Hung raised past `timeout`. Its
+    temporary files go to a folder of its own under SUITE_TEMP_ROOT, removed after."""
     ignored = [f"--ignore={module}" for module in ignore]
     left_out = [
         mark
@@ -500,12 +512,15 @@ def run_rendered_suite(
     if keyword is not None:
         select += ["-k", keyword]
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *ignored, *select]
-    return run_bounded(
-        [*pinned_to(cpus), *command],
-        timeout=timeout,
-        cwd=project,
-        env=rendered_suite_env(project, pythonpath),
-    )
+    with tempfile.TemporaryDirectory(
+        prefix="kst-suite-", dir=SUITE_TEMP_ROOT, ignore_cleanup_errors=True
+    ) as temporary:
+        return run_bounded(
+            [*pinned_to(cpus), *command],
+            timeout=timeout,
+            cwd=project,
+            env={**rendered_suite_env(project, pythonpath), "TMPDIR": temporary},
+        )
 
 
 def render_many(jobs: list[tuple[Path, dict[str, Any]]], vcs_ref: str = "HEAD") -> list[Path]:
@@ -525,8 +540,8 @@ def render_many(jobs: list[tuple[Path, dict[str, Any]]], vcs_ref: str = "HEAD") 
 
 class BatchRenderer:
     """Renders many projects from one template version, as `copier.run_copy` with
-    `render`'s arguments does each, measured at a third of the time (0.86 s a project
-    with run_copy on 2 cores, about 0.3 s here). Copier's own Worker does the rendering;
+    `render`'s arguments does each, in a fifth of the time (0.86 s a project with run_copy
+    on 2 cores, about 0.17 s of CPU here). Copier's own Worker does the rendering;
     three of its per-project costs are paid once per batch instead:
 
     * the template: run_copy clones the repository (with the working tree's uncommitted
@@ -547,7 +562,8 @@ class BatchRenderer:
     answers anew: a third of the time), though nothing in it changes while it renders;
     here it is built once in the render phase (_render_context_once).
 
-    This leans on copier internals (Worker, Template, Worker.jinja_env, copier 9.19);
+    This leans on copier internals (Worker, Template, Worker.jinja_env,
+    Worker._render_context, Phase, LazyDict: copier 9.19);
     test_render_all.test_batch_renders_like_run_copy fails if a copier upgrade makes its
     output differ from run_copy's."""
 
